@@ -1,0 +1,53 @@
+"""Medical records of a patient and the files attached to them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, created_at_column, enum_column, id_column, updated_at_column
+
+RECORD_TYPES = ("lab_result", "visit_note", "prescription", "imaging", "referral")
+
+
+class MedicalRecord(Base):
+    __tablename__ = "medical_records"
+    __table_args__ = (sa.Index("ix_medical_records_patient_date", "patient_id", "date"),)
+
+    id: Mapped[str] = id_column()
+    patient_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    provider_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    appointment_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("appointments.id", ondelete="SET NULL")
+    )
+    type: Mapped[str] = enum_column("record_type", RECORD_TYPES, nullable=False, index=True)
+    title: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    date: Mapped[date] = mapped_column(sa.Date, nullable=False, index=True)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    is_new: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class MedicalRecordAttachment(Base):
+    """A stored file; `storage_path` is a generated key, never the client's file name."""
+
+    __tablename__ = "medical_record_attachments"
+
+    id: Mapped[str] = id_column()
+    record_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("medical_records.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    file_name: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    file_type: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    file_size: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    storage_path: Mapped[str] = mapped_column(sa.String(500), nullable=False)
+    url: Mapped[str | None] = mapped_column(sa.String(500))
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,154 @@
+"""Scheduling rules as plain functions over plain values (no database, no HTTP).
+
+Every question "is this time bookable?" is answered by `free_slots`: the slots endpoint lists
+its result, and booking and rescheduling accept a time only if it is in that list. Days and
+times of day are clinic wall-clock values; "now" is an aware datetime, so comparisons hold
+across daylight-saving changes.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+SLOT_GRID_MINUTES = 30
+BOOKING_HORIZON_MONTHS = 6
+RESCHEDULE_NOTICE = timedelta(hours=2)
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True, order=True)
+class Window:
+    """A stretch of working time on one day, [start, end)."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Booking:
+    """An existing (non-cancelled) appointment on the day in question."""
+
+    start: time
+    duration_minutes: int
+
+
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _time(minutes: int) -> time:
+    return time(minutes // 60, minutes % 60)
+
+
+def parse_time_of_day(text: str) -> time:
+    """'02:30 PM' -> 14:30. The spec's pattern has already checked the shape."""
+    return datetime.strptime(text.strip().upper(), "%I:%M %p").time()
+
+
+def format_time_of_day(value: time) -> str:
+    """14:30 -> '02:30 PM' (zero-padded, as the plan writes it)."""
+    return value.strftime("%I:%M %p")
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day-of-month `months` later, clamped to the month's last day (Aug 31 -> Feb 28)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def clinic_today(now: datetime, zone: ZoneInfo) -> date:
+    return now.astimezone(zone).date()
+
+
+def booking_horizon(today: date) -> date:
+    """The last day that may be booked: six months ahead."""
+    return add_months(today, BOOKING_HORIZON_MONTHS)
+
+
+def within_booking_horizon(day: date, today: date) -> bool:
+    return today <= day <= booking_horizon(today)
+
+
+def starts_at(day: date, start: time, zone: ZoneInfo) -> datetime:
+    """The instant (in UTC) of a clinic wall-clock start.
+
+    UTC, because Python compares and subtracts two datetimes sharing one tzinfo as wall-clock
+    values, which is wrong across a daylight-saving change.
+    """
+    return datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
+
+
+def overlaps(start_a: time, minutes_a: int, start_b: time, minutes_b: int) -> bool:
+    """Do [a, a+minutes_a) and [b, b+minutes_b) share any minute?"""
+    a, b = _minutes(start_a), _minutes(start_b)
+    return a < b + minutes_b and b < a + minutes_a
+
+
+def free_slots(
+    windows: Iterable[Window],
+    bookings: Iterable[Booking],
+    day: date,
+    duration_minutes: int,
+    now: datetime,
+    zone: ZoneInfo,
+) -> list[time]:
+    """Start times on the 30-minute grid where `duration_minutes` fits inside one window,
+    overlaps no booking, starts after `now`, and `day` is within the booking horizon."""
+    if not within_booking_horizon(day, clinic_today(now, zone)):
+        return []
+    taken = list(bookings)
+    found: set[time] = set()
+    for window in windows:
+        first = -(-_minutes(window.start) // SLOT_GRID_MINUTES) * SLOT_GRID_MINUTES
+        for begin in range(first, _minutes(window.end) - duration_minutes + 1, SLOT_GRID_MINUTES):
+            start = _time(begin)
+            if any(overlaps(start, duration_minutes, b.start, b.duration_minutes) for b in taken):
+                continue
+            if starts_at(day, start, zone) <= now.astimezone(UTC):
+                continue
+            found.add(start)
+    return sorted(found)
+
+
+def is_free_slot(
+    start: time,
+    windows: Iterable[Window],
+    bookings: Iterable[Booking],
+    day: date,
+    duration_minutes: int,
+    now: datetime,
+    zone: ZoneInfo,
+) -> bool:
+    return start in free_slots(windows, bookings, day, duration_minutes, now, zone)
+
+
+def first_free_day(
+    weekly_windows: Mapping[str, Sequence[Window]],
+    bookings_by_day: Mapping[date, Sequence[Booking]],
+    duration_minutes: int,
+    now: datetime,
+    zone: ZoneInfo,
+) -> date | None:
+    """The first day from today up to the horizon with a free slot, or None."""
+    if not any(weekly_windows.values()):
+        return None
+    today = clinic_today(now, zone)
+    day, last = today, booking_horizon(today)
+    while day <= last:
+        windows = weekly_windows.get(WEEKDAY_NAMES[day.weekday()], ())
+        if windows and free_slots(
+            windows, bookings_by_day.get(day, ()), day, duration_minutes, now, zone
+        ):
+            return day
+        day += timedelta(days=1)
+    return None
+
+
+def enough_notice_to_change(start: datetime, now: datetime) -> bool:
+    """An appointment may be moved only while at least two hours remain before it."""
+    return start.astimezone(UTC) - now.astimezone(UTC) >= RESCHEDULE_NOTICE

@@ -1,0 +1,1 @@
+"""Wiring of the patient portal API: app factory, settings, database, errors, storage, CLI."""

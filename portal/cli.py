@@ -1,0 +1,113 @@
+"""The `portal` command: `db upgrade`, `db downgrade`, `db seed`, `serve`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from portal.settings import SettingsError, load_settings
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from portal import migrate
+
+    settings = load_settings()
+    _ensure_sqlite_dir(settings.database_url)
+    migrate.upgrade(settings.database_url, args.revision)
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def _db_downgrade(args: argparse.Namespace) -> int:
+    from portal import migrate
+
+    migrate.downgrade(load_settings().database_url, args.revision)
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def _db_seed(args: argparse.Namespace) -> int:
+    from portal.app import build_services
+    from portal.seed import clinic_today, seed
+
+    settings = load_settings()
+    current = build_services(settings)
+    report = current.db.run(
+        lambda session: seed(
+            session,
+            current.storage,
+            demo_password=settings.demo_password,
+            today=clinic_today(settings.clinic_zone),
+            providers=args.providers,
+        ),
+        attempts=1,
+    )
+    print(f"seed: {report}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = load_settings()
+    uvicorn.run(
+        "portal.asgi:app",
+        host=args.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+    return 0
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portal", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database schema and demo data")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="migrate to the newest revision")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(func=_db_upgrade)
+    downgrade = db_commands.add_parser("downgrade", help="migrate down (default: to empty)")
+    downgrade.add_argument("revision", nargs="?", default="base")
+    downgrade.set_defaults(func=_db_downgrade)
+    seed = db_commands.add_parser("seed", help="add the demo data (idempotent)")
+    seed.add_argument(
+        "--providers", type=int, default=24, help="number of providers to have (default 24)"
+    )
+    seed.set_defaults(func=_db_seed)
+
+    serve = commands.add_parser("serve", help="serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: PORT (3000)")
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Settings read once from the environment into one typed object (see README for every variable)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from functools import cached_property
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "development-only-secret-do-not-use-in-production"
+MIN_JWT_SECRET_LENGTH = 32
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse '15m', '7d', '3600s', '900' (seconds) or a timedelta into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 15m, 7d, 3600s)")
+    amount, unit = match.groups()
+    return timedelta(seconds=int(amount) * _UNIT_SECONDS[unit])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class SettingsError(ValueError):
+    """A configuration that the server refuses to start with."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; names are the environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    app_env: Literal["development", "test", "production"] = Field(
+        "development", validation_alias=AliasChoices("APP_ENV", "NODE_ENV")
+    )
+    port: int = 3000
+    log_level: str = "info"
+
+    database_url: str = "sqlite:///var/portal.sqlite3"
+    database_pool_size: int = Field(20, ge=1, le=500)
+    database_replica_url: str | None = None
+
+    jwt_secret: str | None = None
+    jwt_expiration: Duration = timedelta(minutes=15)
+    refresh_token_expiration: Duration = timedelta(days=7)
+    session_timeout_ms: int = Field(
+        900_000, ge=1000, validation_alias=AliasChoices("SESSION_TIMEOUT", "SESSION_TIMEOUT_MS")
+    )
+
+    frontend_url: str | None = "http://localhost:5173"
+
+    rate_limit_window_ms: int = Field(900_000, ge=1000)
+    rate_limit_max_requests: int = Field(100, ge=1)
+    rate_limit_auth_window_ms: int = Field(900_000, ge=1000)
+    rate_limit_auth_max: int = Field(5, ge=1)
+    rate_limit_booking_window_ms: int = Field(3_600_000, ge=1000)
+    rate_limit_booking_max: int = Field(10, ge=1)
+    rate_limit_storage_url: str = "memory://"
+    rate_limit_enabled: bool = True
+    trusted_proxies: int = Field(0, ge=0)
+
+    storage_type: Literal["local", "s3"] = "local"
+    storage_path: str = "var/storage"
+    storage_encryption_key: str | None = None
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    aws_region: str = "us-east-1"
+    aws_s3_bucket: str = "healthcare-medical-records"
+    aws_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+
+    validate_responses: bool | None = None
+
+    clinic_timezone: str = "America/New_York"
+    demo_password: str = "portal-demo-2025"
+
+    @field_validator("database_url", "database_replica_url")
+    @classmethod
+    def _use_pymysql(cls, url: str | None) -> str | None:
+        """The plan writes mysql://...; SQLAlchemy needs the driver named (pymysql)."""
+        if url is None:
+            return None
+        return re.sub(r"^(mysql|mariadb)(\+\w+)?://", "mysql+pymysql://", url)
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"CLINIC_TIMEZONE {name!r} is not an IANA time zone") from exc
+        return name
+
+    @model_validator(mode="after")
+    def _require_real_secret_outside_development(self) -> Settings:
+        if self.validate_responses is None:
+            # Checking every response against the spec catches drift in development and
+            # tests; production skips the cost.
+            self.validate_responses = self.app_env != "production"
+        if self.app_env == "development":
+            return self
+        if not self.jwt_secret:
+            raise SettingsError(
+                f"JWT_SECRET is required when APP_ENV={self.app_env}: set it to a random "
+                f"string of at least {MIN_JWT_SECRET_LENGTH} characters"
+            )
+        if len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:
+            raise SettingsError(
+                f"JWT_SECRET is too short ({len(self.jwt_secret)} characters): "
+                f"use at least {MIN_JWT_SECRET_LENGTH}"
+            )
+        return self
+
+    @property
+    def signing_secret(self) -> str:
+        """The JWT secret; only development falls back to a fixed, public one."""
+        return self.jwt_secret or DEV_JWT_SECRET
+
+    @cached_property
+    def clinic_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)
+
+    @property
+    def session_timeout(self) -> timedelta:
+        return timedelta(milliseconds=self.session_timeout_ms)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; overrides (tests, CLI flags) win over it."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:  # name the variables plainly, without pydantic's noise
+        problems = "; ".join(
+            f"{'.'.join(map(str, err['loc'])).upper() or 'settings'}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,1 @@
+"""Authentication, authorization and the other security concerns, one small module each."""
