@@ -36,8 +36,11 @@ def _response(
     headers: dict[str, str] | None = None,
 ) -> ConnexionResponse:
     body = error_json(status, path, message=message, details=details, request_id=request_id)
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="patient-portal"')
     return ConnexionResponse(
-        status_code=status, mimetype=JSON, content_type=JSON, body=body, headers=headers or {}
+        status_code=status, mimetype=JSON, content_type=JSON, body=body, headers=headers
     )
 
 
@@ -119,7 +122,10 @@ def flask_api_error(exc: ApiError) -> flask.Response:
         details=exc.details,
         request_id=flask.request.headers.get("X-Request-ID"),
     )
-    return flask.Response(body, status=exc.status, mimetype=JSON, headers=exc.headers)
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="patient-portal"')
+    return flask.Response(body, status=exc.status, mimetype=JSON, headers=headers)
 
 
 def flask_http_exception(exc: WerkzeugHTTPException) -> Any:

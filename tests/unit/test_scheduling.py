@@ -29,9 +29,14 @@ MORNING = [Window(time(9), time(12))]
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("10:00 AM", time(10)), ("02:30 PM", time(14, 30)), ("12:00 PM", time(12)),
-     ("12:30 AM", time(0, 30)), ("11:59 PM", time(23, 59))],
-)  # fmt: skip
+    [
+        ("10:00 AM", time(10)),
+        ("02:30 PM", time(14, 30)),
+        ("12:00 PM", time(12)),
+        ("12:30 AM", time(0, 30)),
+        ("11:59 PM", time(23, 59)),
+    ],
+)
 def test_time_of_day_round_trips(text: str, expected: time) -> None:
     assert parse_time_of_day(text) == expected
     assert format_time_of_day(expected) == text
