@@ -13,6 +13,7 @@ from models.users import User
 from portal.errors import Conflict, NotFound
 from security import policy
 from security.identity import Identity
+from security.phi import EncryptedText
 
 CONSENT_TYPES = (
     "data_sharing",
@@ -34,7 +35,7 @@ class PatientConsent(Base):
     consent_type: Mapped[str] = enum_column("consent_type", CONSENT_TYPES, nullable=False)
     granted_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    details: Mapped[str | None] = mapped_column(sa.Text)
+    details: Mapped[str | None] = mapped_column(EncryptedText("patient_consents.details"))
     created_at: Mapped[datetime] = created_at_column()
 
 
