@@ -40,12 +40,15 @@ def session_json(issued: sessions.IssuedSession) -> dict[str, Any]:
     }
 
 
-def _audit_user(issued: T) -> T:
-    """Before login and refresh the caller is anonymous; the audit entry names who it was."""
-    if isinstance(issued, sessions.IssuedSession):
-        user = issued.user
+def _audit_user(outcome: T) -> T:
+    """Before login and refresh the caller is anonymous; the audit entry names who it was
+    (or, for a reused refresh token, that its session was revoked)."""
+    if isinstance(outcome, sessions.IssuedSession):
+        user = outcome.user
         audit.note(user_id=user.id, user_role=user.role, resource_id=user.id)
-    return issued
+    elif isinstance(outcome, AuthenticationFailed):
+        audit.note(details={"sessionRevoked": "refresh token reuse"})
+    return outcome
 
 
 def login(body: dict[str, Any]) -> tuple[dict[str, Any], int]:

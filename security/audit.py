@@ -25,11 +25,13 @@ from typing import Any, TypeVar
 
 import flask
 from connexion.context import context
+from connexion.exceptions import ProblemException
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from portal.db import is_retryable
-from portal.errors import ApiError, ServiceUnavailable
+from portal.errors import CODE_BY_STATUS, ApiError, ServiceUnavailable
 from portal.runtime import services
 from security.audit_chain import AuditRecord, append
 
@@ -96,10 +98,6 @@ def note(
         event.user_role = user_role
 
 
-def current_event() -> AuditEvent | None:
-    return _current.get()
-
-
 class AuditTransactionHook:
     """Called by `Database.run` around each commit (registered by `build_services`)."""
 
@@ -143,27 +141,35 @@ def write_now(record: AuditRecord) -> None:
 
 
 def _begin(action: str, resource: str) -> AuditEvent:
-    token_info = context.get("token_info") if context else None
+    token_info = (context.get("token_info") if context else None) or {}
+    role = token_info.get("role")
     request = flask.request
     return AuditEvent(
         action=action,
         resource=resource,
-        user_id=token_info.get("userId") if token_info else None,
-        user_role=str(token_info.get("role", "")).lower() or None if token_info else None,
+        user_id=token_info.get("userId"),
+        user_role=str(role).lower() if role else None,
         ip=request.remote_addr,
         user_agent=request.headers.get("User-Agent"),
         request_id=request.headers.get("X-Request-ID"),
     )
 
 
+def _http_status(exc: BaseException) -> int:
+    if isinstance(exc, ApiError | ProblemException):
+        return int(exc.status)
+    if isinstance(exc, HTTPException):
+        return int(exc.code or 500)
+    return 500
+
+
 def _status_of(exc: BaseException) -> str:
-    return "denied" if isinstance(exc, ApiError) and exc.status == 403 else "failure"
+    return "denied" if _http_status(exc) == 403 else "failure"
 
 
 def _error_details(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, ApiError):
-        return {"httpStatus": exc.status, "error": exc.code}
-    return {"httpStatus": 500, "error": "INTERNAL_SERVER_ERROR"}
+    status = _http_status(exc)
+    return {"httpStatus": status, "error": CODE_BY_STATUS.get(status, "INTERNAL_SERVER_ERROR")}
 
 
 def audited(handler: F, action: str, resource: str) -> F:

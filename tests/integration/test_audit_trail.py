@@ -130,3 +130,37 @@ def test_a_failed_login_whose_entry_cannot_be_written_is_503_not_401(client, mon
         "/api/auth/login", json={"email": "nobody@example.com", "password": "whatever-1"}
     )
     assert response.status_code == 503
+
+
+def test_a_reused_refresh_token_records_the_revocation_and_the_refusal(client, services):
+    login = client.post(
+        "/api/auth/login", json={"email": "patient4@example.com", "password": DEMO_PASSWORD}
+    ).json()
+    first = client.post("/api/auth/refresh", json={"refreshToken": login["refreshToken"]})
+    assert first.status_code == 200
+    reused = client.post("/api/auth/refresh", json={"refreshToken": login["refreshToken"]})
+    assert reused.status_code == 401
+    entries = audit_entries(services, action="REFRESH_SESSION")
+    assert [e.status for e in entries] == ["success", "success", "failure"]
+    assert entries[0].user_id == login["user"]["id"]
+    # The revocation committed with its own entry; the refusal the client saw follows it.
+    assert entries[1].details == {"sessionRevoked": "refresh token reuse"}
+    assert entries[2].details == {
+        "sessionRevoked": "refresh token reuse",
+        "httpStatus": 401,
+        "error": "AUTHENTICATION_ERROR",
+    }
+
+
+def test_a_crashing_handler_is_audited_as_a_failure(client, services, auth, monkeypatch):
+    from models import consents
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(consents, "list_consents", crash)
+    response = client.get("/api/consents", headers=auth("patient1@example.com"))
+    assert response.status_code == 500
+    entry = last_entry(services, action="LIST_CONSENTS")
+    assert entry.status == "failure"
+    assert entry.details == {"httpStatus": 500, "error": "INTERNAL_SERVER_ERROR"}

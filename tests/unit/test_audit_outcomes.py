@@ -1,0 +1,30 @@
+"""How an exception leaving a handler is recorded: HTTP status, error code, audit status."""
+
+from __future__ import annotations
+
+import pytest
+from connexion.exceptions import BadRequestProblem
+from werkzeug.exceptions import NotFound as WerkzeugNotFound
+
+from portal.errors import Forbidden, NotFound, ServiceUnavailable
+from security.audit import _error_details, _status_of
+
+
+@pytest.mark.parametrize(
+    "exc, status, details",
+    [
+        (Forbidden(), "denied", {"httpStatus": 403, "error": "AUTHORIZATION_ERROR"}),
+        (NotFound(), "failure", {"httpStatus": 404, "error": "NOT_FOUND"}),
+        (ServiceUnavailable(), "failure", {"httpStatus": 503, "error": "SERVICE_UNAVAILABLE"}),
+        (
+            BadRequestProblem(detail="x"),
+            "failure",
+            {"httpStatus": 400, "error": "VALIDATION_ERROR"},
+        ),
+        (WerkzeugNotFound(), "failure", {"httpStatus": 404, "error": "NOT_FOUND"}),
+        (RuntimeError("bug"), "failure", {"httpStatus": 500, "error": "INTERNAL_SERVER_ERROR"}),
+    ],
+)
+def test_outcomes(exc: Exception, status: str, details: dict[str, object]):
+    assert _status_of(exc) == status
+    assert _error_details(exc) == details
