@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, UtcDateTime, utcnow
@@ -40,6 +41,18 @@ class AuditLog(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
     hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Application code tried to change or delete an audit entry."""
+
+
+@event.listens_for(AuditLog, "before_update")
+@event.listens_for(AuditLog, "before_delete")
+def _refuse_changes(_mapper: object, _connection: object, entry: AuditLog) -> None:
+    # Entries are written once; only retention removes old ones, by a bulk DELETE that
+    # also moves the chain's anchor (security/audit_chain.prune_before).
+    raise AppendOnlyViolation(f"audit entry {entry.id} is append-only")
 
 
 class AuditChainHead(Base):

@@ -139,3 +139,20 @@ def test_concurrent_writers_build_one_linear_chain(services: Services, writers: 
     report = _verify(services)
     assert report.intact, report
     assert report.entries == writers * per_writer
+
+
+def test_the_application_cannot_change_or_delete_entries(client, auth, services):
+    from models.audit import AppendOnlyViolation
+
+    _traffic(client, auth)
+    for change in ("update", "delete"):
+        with services.db.new_session() as session:
+            entry = session.scalars(sa.select(AuditLog)).first()
+            if change == "update":
+                entry.status = "success"
+                entry.details = {"forged": True}
+            else:
+                session.delete(entry)
+            with pytest.raises(AppendOnlyViolation):
+                session.flush()
+    assert _verify(services).intact
