@@ -17,6 +17,7 @@ An entry that cannot be written turns the answer into 503: nothing is served una
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -69,8 +70,14 @@ class AuditEvent:
             ip=self.ip,
             user_agent=self.user_agent,
             request_id=self.request_id,
-            details={**self.details, **extra} or None,
+            details=_json_safe({**self.details, **extra}) or None,
         )
+
+
+def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
+    """Details as they will read back from the JSON column (dates and ids as strings), so
+    the hash computed now matches the one `portal audit verify` recomputes."""
+    return json.loads(json.dumps(details, default=str))
 
 
 _current: ContextVar[AuditEvent | None] = ContextVar("portal_audit_event", default=None)

@@ -28,3 +28,18 @@ from security.audit import _error_details, _status_of
 def test_outcomes(exc: Exception, status: str, details: dict[str, object]):
     assert _status_of(exc) == status
     assert _error_details(exc) == details
+
+
+def test_details_are_stored_as_json_reads_them_back():
+    from datetime import date
+    from uuid import UUID
+
+    from security.audit import AuditEvent
+
+    event = AuditEvent(action="READ_APPOINTMENT", resource="appointments")
+    event.details.update({"date": date(2026, 12, 1), "providerId": UUID(int=1), "n": 2})
+    assert event.record("success").details == {
+        "date": "2026-12-01",
+        "providerId": "00000000-0000-0000-0000-000000000001",
+        "n": 2,
+    }
