@@ -39,6 +39,7 @@ class AuditingResolver(Resolver):
 
     def resolve(self, operation):  # type: ignore[no-untyped-def]
         resolution = super().resolve(operation)
+        # connexion keeps the raw operation object (with its x- extensions) here.
         annotation = audit.annotation_of(operation._operation)
         if annotation is not None:
             resolution.function = audit.audited(resolution.function, *annotation)

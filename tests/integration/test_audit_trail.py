@@ -61,6 +61,8 @@ def test_a_read_writes_one_entry(client, services: Services, auth):
     assert entries[0].status == "success"
     assert entries[0].user_id == response.json()["id"]
     assert entries[0].user_role == "nurse"
+    # No X-Request-ID was sent: the generated one is echoed and recorded alike.
+    assert entries[0].request_id == response.headers["X-Request-ID"]
 
 
 def test_requests_refused_by_the_security_scheme_never_reach_the_trail(client, services):
