@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from models.base import utcnow
 from models.users import User
 from portal.errors import AuthenticationFailed, NotFound
 from portal.runtime import services
-from security import sessions
+from security import audit, sessions
 from security.identity import Identity
+
+T = TypeVar("T")
 
 
 def _policy() -> sessions.SessionPolicy:
@@ -38,10 +40,24 @@ def session_json(issued: sessions.IssuedSession) -> dict[str, Any]:
     }
 
 
+def _audit_user(outcome: T) -> T:
+    """Before login and refresh the caller is anonymous; the audit entry names who it was
+    (or, for a reused refresh token, that its session was revoked)."""
+    if isinstance(outcome, sessions.IssuedSession):
+        user = outcome.user
+        audit.note(user_id=user.id, user_role=user.role, resource_id=user.id)
+    elif isinstance(outcome, AuthenticationFailed):
+        audit.note(details={"sessionRevoked": "refresh token reuse"})
+    return outcome
+
+
 def login(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     policy = _policy()
+    audit.note(details={"email": body["email"].strip().lower()})
     issued = services().db.run(
-        lambda session: sessions.login(session, policy, body["email"], body["password"], utcnow())
+        lambda session: _audit_user(
+            sessions.login(session, policy, body["email"], body["password"], utcnow())
+        )
     )
     return session_json(issued), 200
 
@@ -49,7 +65,9 @@ def login(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
 def refresh(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     policy = _policy()
     outcome = services().db.run(
-        lambda session: sessions.rotate(session, policy, body["refreshToken"], utcnow())
+        lambda session: _audit_user(
+            sessions.rotate(session, policy, body["refreshToken"], utcnow())
+        )
     )
     if isinstance(outcome, AuthenticationFailed):
         raise outcome

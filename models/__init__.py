@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers every table."""
 
 from models.appointments import Appointment
-from models.audit import AuditLog
+from models.audit import AuditChainHead, AuditLog
 from models.base import Base
 from models.consents import PatientConsent
 from models.medical_records import MedicalRecord, MedicalRecordAttachment
@@ -16,6 +16,7 @@ from models.users import RefreshToken, User
 
 __all__ = [
     "Appointment",
+    "AuditChainHead",
     "AuditLog",
     "Base",
     "InsurancePlan",

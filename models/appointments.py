@@ -15,6 +15,7 @@ from models.base import (
     id_column,
     updated_at_column,
 )
+from security.phi import EncryptedText
 
 APPOINTMENT_TYPES = (
     "routine_checkup",
@@ -66,15 +67,17 @@ class Appointment(Base):
     status: Mapped[str] = enum_column(
         "appointment_status", APPOINTMENT_STATUSES, nullable=False, default="scheduled", index=True
     )
-    reason: Mapped[str] = mapped_column(sa.Text, nullable=False)
-    notes: Mapped[str | None] = mapped_column(sa.Text)
+    reason: Mapped[str] = mapped_column(EncryptedText("appointments.reason"), nullable=False)
+    notes: Mapped[str | None] = mapped_column(EncryptedText("appointments.notes"))
     is_virtual: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     virtual_meeting_url: Mapped[str | None] = mapped_column(sa.String(500))
     location: Mapped[str | None] = mapped_column(sa.String(500))
     duration: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=30)
     check_in_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
     check_out_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    cancellation_reason: Mapped[str | None] = mapped_column(sa.Text)
+    cancellation_reason: Mapped[str | None] = mapped_column(
+        EncryptedText("appointments.cancellation_reason")
+    )
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     active_slot: Mapped[int | None] = mapped_column(
         sa.Integer,

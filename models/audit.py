@@ -1,14 +1,19 @@
-"""The audit trail: append-only rows, each hash-chained to the one before it."""
+"""The audit trail: append-only rows, each hash-chained to the one before it, the chain head
+(one row that writers lock to append in order), and the query admins read it with."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, UtcDateTime, utcnow
+
+AUDIT_CHAIN = "audit_logs"
 
 
 class AuditLog(Base):
@@ -36,3 +41,67 @@ class AuditLog(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
     hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Application code tried to change or delete an audit entry."""
+
+
+@event.listens_for(AuditLog, "before_update")
+@event.listens_for(AuditLog, "before_delete")
+def _refuse_changes(_mapper: object, _connection: object, entry: AuditLog) -> None:
+    # Entries are written once; only retention removes old ones, by a bulk DELETE that
+    # also moves the chain's anchor (security/audit_chain.prune_before).
+    raise AppendOnlyViolation(f"audit entry {entry.id} is append-only")
+
+
+class AuditChainHead(Base):
+    """The newest link of a chain. Appending locks this row (SELECT ... FOR UPDATE), so
+    concurrent writers on several workers append one after another, never from the same head.
+
+    `anchor_id`/`anchor_hash` remember the last entry removed by retention, so the oldest
+    kept entry can still be checked against what came before it.
+    """
+
+    __tablename__ = "audit_chain_heads"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    last_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    last_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    anchor_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    anchor_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    user_id: str | None = None
+    action: str | None = None
+    resource_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def search_audit_logs(
+    session: Session, filters: AuditFilters, page: int, limit: int
+) -> tuple[list[AuditLog], int]:
+    """One page of entries matching `filters`, newest first, and the total count."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if filters.user_id:
+        conditions.append(AuditLog.user_id == filters.user_id)
+    if filters.action:
+        conditions.append(AuditLog.action == filters.action)
+    if filters.resource_id:
+        conditions.append(AuditLog.resource_id == filters.resource_id)
+    if filters.since:
+        conditions.append(AuditLog.timestamp >= filters.since)
+    if filters.until:
+        conditions.append(AuditLog.timestamp < filters.until)
+    total = session.scalar(sa.select(sa.func.count()).select_from(AuditLog).where(*conditions))
+    rows = session.scalars(
+        sa.select(AuditLog)
+        .where(*conditions)
+        .order_by(AuditLog.id.desc())
+        .offset((page - 1) * limit)
+        .limit(limit)
+    ).all()
+    return list(rows), int(total or 0)

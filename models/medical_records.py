@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created_at_column, enum_column, id_column, updated_at_column
+from security.phi import EncryptedText
 
 RECORD_TYPES = ("lab_result", "visit_note", "prescription", "imaging", "referral")
 
@@ -29,7 +30,7 @@ class MedicalRecord(Base):
     type: Mapped[str] = enum_column("record_type", RECORD_TYPES, nullable=False, index=True)
     title: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     date: Mapped[date] = mapped_column(sa.Date, nullable=False, index=True)
-    description: Mapped[str | None] = mapped_column(sa.Text)
+    description: Mapped[str | None] = mapped_column(EncryptedText("medical_records.description"))
     is_new: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

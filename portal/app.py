@@ -19,6 +19,7 @@ from portal.runtime import Services
 from portal.settings import Settings, load_settings
 from portal.storage import storage_from_settings
 from portal.validation import VALIDATOR_MAP
+from security import audit, phi
 from security.tokens import TokenService
 
 logger = logging.getLogger("portal")
@@ -32,10 +33,34 @@ def _handler_for(name: str):  # type: ignore[no-untyped-def]
     return get_function_from_name(f"{module}.{_CAMEL_BOUNDARY.sub('_', operation_id).lower()}")
 
 
+class AuditingResolver(Resolver):
+    """Resolves handlers as `Resolver` does and wraps each whose operation carries an
+    `x-audit` annotation, so the audit trail is enforced here, never per handler."""
+
+    def resolve(self, operation):  # type: ignore[no-untyped-def]
+        resolution = super().resolve(operation)
+        # connexion keeps the raw operation object (with its x- extensions) here.
+        annotation = audit.annotation_of(operation._operation)
+        if annotation is not None:
+            resolution.function = audit.audited(resolution.function, *annotation)
+        return resolution
+
+
+def phi_keyring(settings: Settings) -> phi.Keyring:
+    if settings.phi_encryption_keys:
+        return phi.Keyring.parse(settings.phi_encryption_keys)
+    if settings.app_env == "development":
+        logger.warning("PHI_ENCRYPTION_KEYS is not set: using the public development PHI key")
+    return phi.Keyring.development()
+
+
 def build_services(settings: Settings) -> Services:
+    phi.use_keyring(phi_keyring(settings))
+    db = Database.from_url(settings.database_url, pool_size=settings.database_pool_size)
+    db.hooks.append(audit.AUDIT_HOOK)
     return Services(
         settings=settings,
-        db=Database.from_url(settings.database_url, pool_size=settings.database_pool_size),
+        db=db,
         tokens=TokenService(settings.signing_secret, settings.jwt_expiration),
         storage=storage_from_settings(settings),
     )
@@ -50,7 +75,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FlaskApp(__name__, specification_dir=SPEC_PATH.parent)
     app.add_api(
         SPEC_PATH.name,
-        resolver=Resolver(function_resolver=_handler_for),
+        resolver=AuditingResolver(function_resolver=_handler_for),
         # Operations whose handler does not exist yet answer 501 in the standard format.
         resolver_error=501,
         strict_validation=True,

@@ -1,4 +1,5 @@
-"""The `portal` command: `db upgrade`, `db downgrade`, `db seed`, `serve`."""
+"""The `portal` command: `db upgrade|downgrade|seed`, `serve`, `audit verify`,
+`keys rotate|generate`, `retention run`."""
 
 from __future__ import annotations
 
@@ -48,6 +49,53 @@ def _db_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_verify(args: argparse.Namespace) -> int:
+    from portal.app import build_services
+    from security.audit_chain import verify
+
+    current = build_services(load_settings())
+    with current.db.new_session() as session:
+        report = verify(session)
+    if report.intact:
+        print(f"audit chain intact: {report.entries} entries")
+        return 0
+    print(
+        f"audit chain BROKEN at entry {report.broken_at}: {report.problem} "
+        f"({report.entries} entries before it verify)"
+    )
+    return 1
+
+
+def _keys_rotate(args: argparse.Namespace) -> int:
+    from portal.app import build_services
+    from security import phi
+    from security.phi_rotation import rotate
+
+    current = build_services(load_settings())
+    counts = rotate(current.db, phi.keyring(), batch=args.batch)
+    summary = ", ".join(f"{name}: {n}" for name, n in counts.items())
+    print(f"re-encrypted under key {phi.keyring().current_id!r}: {summary}")
+    return 0
+
+
+def _keys_generate(args: argparse.Namespace) -> int:
+    from security.phi import generate_key
+
+    print(f"{args.key_id}:{generate_key()}")
+    return 0
+
+
+def _retention_run(args: argparse.Namespace) -> int:
+    from models.base import utcnow
+    from portal.app import build_services
+    from portal.retention import run_retention
+
+    settings = load_settings()
+    current = build_services(settings)
+    print(run_retention(current.db, settings, utcnow(), dry_run=args.dry_run))
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -90,6 +138,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--providers", type=int, default=24, help="number of providers to have (default 24)"
     )
     seed.set_defaults(func=_db_seed)
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="check the hash chain; exit 1 if broken")
+    verify.set_defaults(func=_audit_verify)
+
+    keys = commands.add_parser("keys", help="PHI encryption keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_commands.add_parser(
+        "rotate", help="re-encrypt all PHI under the first key of PHI_ENCRYPTION_KEYS"
+    )
+    rotate.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    rotate.set_defaults(func=_keys_rotate)
+    generate = keys_commands.add_parser("generate", help="print a new id:key entry")
+    generate.add_argument("key_id", help="the new key's id, e.g. 2027a")
+    generate.set_defaults(func=_keys_generate)
+
+    retention = commands.add_parser("retention", help="data retention")
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
+    run = retention_commands.add_parser("run", help="purge what retention no longer requires")
+    run.add_argument("--dry-run", action="store_true", help="only report what would go")
+    run.set_defaults(func=_retention_run)
 
     serve = commands.add_parser("serve", help="serve the API")
     serve.add_argument("--host", default="127.0.0.1")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import flask
 import sqlalchemy as sa
@@ -78,11 +78,21 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+class TransactionHook(Protocol):
+    """Joins every unit of work: adds rows before the commit (the audit trail does) and
+    learns whether they were committed."""
+
+    def before_commit(self, session: Session) -> None: ...
+    def after_commit(self) -> None: ...
+    def after_rollback(self) -> None: ...
+
+
 class Database:
     """One per app: the engine, a session factory, and the unit-of-work runner."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.hooks: list[TransactionHook] = []
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(
             engine.execution_options(write=True), expire_on_commit=False
@@ -108,10 +118,11 @@ class Database:
             session = self._write_sessions()
             try:
                 result = work(session)
+                for hook in self.hooks:
+                    hook.before_commit(session)
                 session.commit()
-                return result
             except OperationalError as exc:
-                session.rollback()
+                self._rollback(session)
                 if not is_retryable(exc):
                     raise
                 if attempt == attempts:
@@ -121,11 +132,20 @@ class Database:
                     ) from exc
                 time.sleep(0.01 * 2**attempt)
             except BaseException:
-                session.rollback()
+                self._rollback(session)
                 raise
+            else:
+                for hook in self.hooks:
+                    hook.after_commit()
+                return result
             finally:
                 session.close()
         raise AssertionError("unreachable")
+
+    def _rollback(self, session: Session) -> None:
+        session.rollback()
+        for hook in self.hooks:
+            hook.after_rollback()
 
     def ping(self) -> bool:
         try:

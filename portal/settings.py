@@ -91,6 +91,11 @@ class Settings(BaseSettings):
 
     validate_responses: bool | None = None
 
+    phi_encryption_keys: str | None = None
+    audit_log_retention_days: int = Field(2190, ge=2190)
+    refresh_token_retention_days: int = Field(30, ge=0)
+    cancelled_appointment_retention_days: int = Field(365, ge=1)
+
     clinic_timezone: str = "America/New_York"
     demo_password: str = "portal-demo-2025"
 
@@ -101,6 +106,15 @@ class Settings(BaseSettings):
         if url is None:
             return None
         return re.sub(r"^(mysql|mariadb)(\+\w+)?://", "mysql+pymysql://", url)
+
+    @field_validator("phi_encryption_keys")
+    @classmethod
+    def _parseable_phi_keys(cls, text: str | None) -> str | None:
+        from security.phi import Keyring
+
+        if text:
+            Keyring.parse(text)  # raises with a message naming the bad key
+        return text or None
 
     @field_validator("clinic_timezone")
     @classmethod
@@ -123,6 +137,11 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"JWT_SECRET is required when APP_ENV={self.app_env}: set it to a random "
                 f"string of at least {MIN_JWT_SECRET_LENGTH} characters"
+            )
+        if self.app_env == "production" and not self.phi_encryption_keys:
+            raise SettingsError(
+                "PHI_ENCRYPTION_KEYS is required when APP_ENV=production: "
+                "set it to id:base64key (32 random bytes), e.g. from `portal keys generate`"
             )
         if len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:
             raise SettingsError(

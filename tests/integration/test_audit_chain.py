@@ -1,0 +1,158 @@
+"""The hash chain: intact after real traffic, any tampering found (and named) by
+`portal audit verify`, and linear under concurrent writers."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from models.audit import AuditLog
+from portal import cli
+from portal.runtime import Services
+from security.audit_chain import AuditRecord, append, verify
+from tests.conftest import TEST_SECRET, Backend
+from tests.integration.audit_helpers import audit_entries
+
+
+def _traffic(client, auth) -> None:
+    client.post("/api/auth/login", json={"email": "patient1@example.com", "password": "nope-nope"})
+    client.get("/api/auth/me", headers=auth("patient1@example.com"))
+    client.post("/api/consents", json={"type": "telehealth"}, headers=auth("patient1@example.com"))
+    client.get("/api/consents", headers=auth("patient1@example.com"))
+    client.get("/api/admin/audit-logs", headers=auth("admin@example.com"))
+
+
+def _verify(services: Services):
+    with services.db.new_session() as session:
+        return verify(session)
+
+
+def _cli_verify(backend: Backend, monkeypatch, capsys) -> tuple[int, str]:
+    monkeypatch.setenv("DATABASE_URL", backend.url)
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("JWT_SECRET", TEST_SECRET)
+    monkeypatch.setenv("STORAGE_PATH", str(backend.storage_path))
+    code = cli.main(["audit", "verify"])
+    return code, capsys.readouterr().out
+
+
+def test_the_chain_of_real_traffic_verifies(client, auth, services, backend, monkeypatch, capsys):
+    _traffic(client, auth)
+    entries = audit_entries(services)
+    assert len(entries) == 5
+    assert entries[0].prev_hash is None
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
+    assert _verify(services).intact
+    code, out = _cli_verify(backend, monkeypatch, capsys)
+    assert code == 0
+    assert "audit chain intact: 5 entries" in out
+
+
+def _tamper(services: Services, statement: sa.Executable) -> None:
+    with services.db.engine.begin() as connection:
+        connection.execute(statement)
+
+
+def test_an_altered_entry_is_reported(client, auth, services, backend, monkeypatch, capsys):
+    _traffic(client, auth)
+    third = audit_entries(services)[2]
+    _tamper(
+        services,
+        sa.update(AuditLog).where(AuditLog.id == third.id).values(status="denied"),
+    )
+    report = _verify(services)
+    assert (report.broken_at, report.entries) == (third.id, 2)
+    assert "content" in (report.problem or "")
+    code, out = _cli_verify(backend, monkeypatch, capsys)
+    assert code == 1
+    assert f"BROKEN at entry {third.id}" in out
+
+
+def test_a_removed_entry_is_reported_at_the_next_one(client, auth, services):
+    _traffic(client, auth)
+    entries = audit_entries(services)
+    _tamper(services, sa.delete(AuditLog).where(AuditLog.id == entries[1].id))
+    report = _verify(services)
+    assert report.broken_at == entries[2].id
+    assert "previous" in (report.problem or "")
+
+
+def test_a_rehashed_forgery_still_breaks_the_next_link(client, auth, services):
+    """Recomputing the altered entry's own hash does not help: the next entry names the old one."""
+    from security.audit_chain import entry_hash
+
+    _traffic(client, auth)
+    entries = audit_entries(services)
+    forged = entries[1]
+    forged.user_id = "someone-else"
+    _tamper(
+        services,
+        sa.update(AuditLog)
+        .where(AuditLog.id == forged.id)
+        .values(user_id=forged.user_id, hash=entry_hash(forged)),
+    )
+    assert _verify(services).broken_at == entries[2].id
+
+
+def test_removing_the_newest_entries_is_reported(client, auth, services):
+    _traffic(client, auth)
+    entries = audit_entries(services)
+    _tamper(services, sa.delete(AuditLog).where(AuditLog.id >= entries[3].id))
+    report = _verify(services)
+    assert not report.intact
+    assert report.broken_at == entries[-1].id
+    assert report.entries == 3
+
+
+@pytest.mark.parametrize("writers", [8])
+def test_concurrent_writers_build_one_linear_chain(services: Services, writers: int):
+    per_writer = 15
+    errors: list[BaseException] = []
+    start = threading.Barrier(writers)
+
+    def write(number: int) -> None:
+        try:
+            start.wait()
+            for index in range(per_writer):
+                record = AuditRecord(
+                    action="READ_APPOINTMENT",
+                    resource="appointments",
+                    status="success",
+                    resource_id=f"{number}-{index}",
+                )
+                services.db.run(lambda session, r=record: append(session, r))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    entries = audit_entries(services)
+    assert len(entries) == writers * per_writer
+    assert len({e.prev_hash for e in entries}) == len(entries)  # no two appended to one head
+    report = _verify(services)
+    assert report.intact, report
+    assert report.entries == writers * per_writer
+
+
+def test_the_application_cannot_change_or_delete_entries(client, auth, services):
+    from models.audit import AppendOnlyViolation
+
+    _traffic(client, auth)
+    for change in ("update", "delete"):
+        with services.db.new_session() as session:
+            entry = session.scalars(sa.select(AuditLog)).first()
+            if change == "update":
+                entry.status = "success"
+                entry.details = {"forged": True}
+            else:
+                session.delete(entry)
+            with pytest.raises(AppendOnlyViolation):
+                session.flush()
+    assert _verify(services).intact
