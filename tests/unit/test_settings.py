@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from portal.settings import SettingsError, load_settings, parse_duration
 
 LONG_SECRET = "x" * 40
+PHI_KEYS = "k1:" + base64.b64encode(bytes(range(32))).decode()
 
 
 @pytest.mark.parametrize(
@@ -63,7 +65,9 @@ def test_short_jwt_secret_is_refused_outside_development() -> None:
 
 
 def test_production_turns_response_validation_off_by_default() -> None:
-    settings = load_settings(app_env="production", jwt_secret=LONG_SECRET)
+    settings = load_settings(
+        app_env="production", jwt_secret=LONG_SECRET, phi_encryption_keys=PHI_KEYS
+    )
     assert settings.validate_responses is False
     assert settings.signing_secret == LONG_SECRET
 
