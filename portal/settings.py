@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     validate_responses: bool | None = None
 
     clinic_timezone: str = "America/New_York"
+    virtual_meeting_base_url: str = "https://meet.portal.example/visit"
     demo_password: str = "portal-demo-2025"
 
     @field_validator("database_url", "database_replica_url")
