@@ -79,8 +79,14 @@ def to_time(text: str) -> time:
     return datetime.strptime(text, "%I:%M %p").time()
 
 
+def stored(session: Session, appointment_id: str) -> Appointment | None:
+    """The row as committed now (a new transaction, so no stale snapshot)."""
+    session.rollback()
+    return session.get(Appointment, appointment_id)
+
+
 def live_rows_at(session: Session, provider_id: str, day: date, at: str) -> int:
-    session.expire_all()
+    session.rollback()
     return (
         session.scalar(
             sa.select(sa.func.count(Appointment.id)).where(
