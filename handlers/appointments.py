@@ -86,7 +86,9 @@ def reschedule_appointment(
     identity = Identity.from_token_info(token_info)
     day, start, clock = date.fromisoformat(body["date"]), parse_time_of_day(body["time"]), _clock()
     appointment = services().db.run(
-        lambda session: booking.reschedule(session, identity, id_, day, start, clock)
+        lambda session: booking.reschedule(
+            session, identity, id_, day, start, body.get("reason"), clock
+        )
     )
     return appointment_json.booked(appointment), 200, NO_STORE
 

@@ -120,6 +120,7 @@ class Appointment(Base):
     check_in_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
     check_out_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
     cancellation_reason: Mapped[str | None] = mapped_column(sa.Text)
+    reschedule_reason: Mapped[str | None] = mapped_column(sa.Text)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     active_slot: Mapped[int | None] = mapped_column(
         sa.Integer,

@@ -166,6 +166,7 @@ def reschedule(
     appointment_id: str,
     day: date,
     start: time,
+    reason: str | None,
     clock: Clock,
 ) -> Appointment:
     """Move the owner's appointment to another free slot of the same provider."""
@@ -189,6 +190,7 @@ def reschedule(
         raise ValidationFailed.field("time", "the provider has no available times")
     _check_slot(schedule, day, start, appointment.duration, clock)
     appointment.date, appointment.start_time = day, start
+    appointment.reschedule_reason = reason
     _flush_slot(session)
     return appointment
 

@@ -107,6 +107,8 @@ def test_reschedule_moves_the_visit_and_frees_the_old_slot(
     assert moved["status"] == "scheduled"
     row = stored(db_session, booked["id"])
     assert (row.date, row.start_time) == (friday, time(14, 30))
+    assert row.reschedule_reason == "Work conflict"
+    assert row.reason == booked["reason"]
     assert live_rows_at(db_session, doctor, NEXT_WEDNESDAY, "09:00 AM") == 0
     freed = client.post(
         "/api/appointments", json=booking(doctor, NEXT_WEDNESDAY, "09:00 AM"), headers=auth(OTHER)
