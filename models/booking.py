@@ -101,7 +101,7 @@ def _has_seen(session: Session, patient_id: str, provider_id: str) -> bool:
     )
 
 
-def _flush_slot(session: Session) -> None:
+def flush_slot(session: Session) -> None:
     """Write now, turning a unique-slot violation (a race past the lock) into 409."""
     try:
         session.flush()
@@ -146,7 +146,7 @@ def book(
         duration=minutes,
     )
     session.add(appointment)
-    _flush_slot(session)
+    flush_slot(session)
     return appointment
 
 
@@ -191,7 +191,7 @@ def reschedule(
     _check_slot(schedule, day, start, appointment.duration, clock)
     appointment.date, appointment.start_time = day, start
     appointment.reschedule_reason = reason
-    _flush_slot(session)
+    flush_slot(session)
     return appointment
 
 
