@@ -303,3 +303,28 @@ def test_cancelling_an_unknown_appointment_is_404(client, auth):
 def test_changes_need_a_token(client, booked):
     assert move(client, {}, booked["id"], NEXT_WEDNESDAY, "10:00 AM").status_code == 401
     assert cancel(client, {}, booked["id"]).status_code == 401
+
+
+def test_two_hours_notice_counts_real_hours_on_the_spring_forward_night(
+    client, auth, db_session, doctor, services
+):
+    # 2027-03-14 in New York: 02:00 EST jumps to 03:00 EDT. A 04:00 EDT visit (08:00 UTC) is
+    # 3 wall-clock hours after 01:00 EST but only 2 real hours; at 01:01 EST it is too late.
+    early = Appointment(
+        patient_id=user_id(db_session, PATIENT),
+        provider_id=doctor,
+        date=date(2027, 3, 14),
+        start_time=time(4),
+        type="urgent_care",
+        status="scheduled",
+        reason="Night visit on the daylight-saving change",
+        duration=30,
+    )
+    services.db.run(lambda session: session.add(early))
+    monday = date(2027, 3, 15)
+    with time_machine.travel(datetime(2027, 3, 14, 6, 1, tzinfo=UTC), tick=False):
+        assert move(client, auth(PATIENT), early.id, monday, "09:00 AM").status_code == 422
+    with time_machine.travel(datetime(2027, 3, 14, 6, 0, tzinfo=UTC), tick=False):
+        response = move(client, auth(PATIENT), early.id, monday, "09:00 AM")
+        assert response.status_code == 200, response.text
+    assert stored(db_session, early.id).date == monday
