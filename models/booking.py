@@ -46,7 +46,7 @@ class SlotTaken(Conflict):
 
 @dataclass(frozen=True)
 class Clock:
-    """ "Now" and the clinic's zone, the two inputs of every time rule."""
+    """The current instant and the clinic's time zone: the two inputs of every time rule."""
 
     now: datetime
     zone: ZoneInfo
