@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     cancelled_appointment_retention_days: int = Field(365, ge=1)
 
     clinic_timezone: str = "America/New_York"
+    virtual_meeting_base_url: str = "https://meet.portal.example/visit"
     demo_password: str = "portal-demo-2025"
 
     @field_validator("database_url", "database_replica_url")

@@ -19,7 +19,7 @@ from tests.integration.audit_helpers import last_entry
 
 NEW_KEY = base64.b64encode(b"n" * 32).decode()
 PHI_COLUMNS = {
-    "appointments": ["reason", "notes", "cancellation_reason"],
+    "appointments": ["reason", "notes", "cancellation_reason", "reschedule_reason"],
     "medical_records": ["description"],
     "patient_consents": ["details"],
 }
