@@ -84,11 +84,11 @@ class LocalStorage:
                 os.fsync(out.fileno())
             os.replace(tmp, path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            _discard(tmp)
             logger.error("local storage: writing %s failed: %s", key, exc)
             raise ServiceUnavailable(UNAVAILABLE) from exc
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            _discard(tmp)
             raise
         return size
 
@@ -105,6 +105,14 @@ class LocalStorage:
             self._path(key).unlink(missing_ok=True)
         except OSError as exc:
             logger.error("local storage: deleting %s failed: %s", key, exc)
+
+
+def _discard(path: Path) -> None:
+    """Remove a partial file; if even that fails there is nothing better to do than log."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("local storage: could not remove %s: %s", path, exc)
 
 
 def _read_chunks(handle: BinaryIO) -> Iterator[bytes]:

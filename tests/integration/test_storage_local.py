@@ -1,0 +1,58 @@
+"""Local storage: encrypted at rest (the seed's files too), all-or-nothing writes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from models import MedicalRecordAttachment
+from portal.errors import PayloadTooLarge, ServiceUnavailable
+from portal.storage import EncryptedStorage, LocalStorage, new_storage_key
+from portal.storage_crypto import MAGIC
+
+
+def test_every_seeded_file_is_encrypted_at_rest_and_decrypts_to_its_hash(
+    services, db_session, backend
+):
+    assert isinstance(services.storage, EncryptedStorage)
+    attachments = list(db_session.scalars(sa.select(MedicalRecordAttachment)))
+    assert len(attachments) == 55
+    for attachment in attachments:
+        at_rest = (Path(backend.storage_path) / attachment.storage_path).read_bytes()
+        assert at_rest.startswith(MAGIC)
+        assert b"%PDF" not in at_rest and b"PNG" not in at_rest
+        plain = b"".join(services.storage.open(attachment.storage_path))
+        assert len(plain) == attachment.file_size
+        assert hashlib.sha256(plain).hexdigest() == attachment.sha256
+
+
+def test_a_write_that_fails_midway_leaves_nothing(tmp_path):
+    storage = EncryptedStorage(LocalStorage(tmp_path), bytes(32))
+
+    def chunks() -> Iterator[bytes]:
+        yield b"%PDF-1.4" + bytes(200_000)
+        raise PayloadTooLarge()
+
+    with pytest.raises(PayloadTooLarge):
+        storage.save(new_storage_key("records"), chunks())
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_an_unwritable_root_is_503_and_leaves_nothing(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "records").write_text("a file where a directory should be")
+    with pytest.raises(ServiceUnavailable):
+        LocalStorage(root).save(new_storage_key("records"), [b"data"])
+    assert [p.name for p in root.rglob("*")] == ["records"]
+
+
+def test_keys_cannot_leave_the_root(tmp_path):
+    storage = LocalStorage(tmp_path)
+    for key in ("../escape", "/etc/passwd", "records/../../x", "Records/UPPER"):
+        with pytest.raises(ValueError):
+            storage.save(key, [b"x"])
