@@ -31,7 +31,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("portal.storage")
 
-CHUNK_SIZE = 64 * 1024
+# Streams move in 256 KiB pieces: each piece crosses from Flask's thread to the server's event
+# loop, so larger pieces cost less CPU (measured: 55 -> 37 ms per 10 MB download) while a
+# download in flight still holds only a few of them (bench/download_bench.py).
+CHUNK_SIZE = 256 * 1024
 _KEY = re.compile(r"^[a-z0-9][a-z0-9/_-]{0,200}$")
 UNAVAILABLE = "File storage is unavailable"
 
@@ -139,10 +142,22 @@ class EncryptedStorage:
         except CorruptFile as exc:
             logger.error("stored file %s does not decrypt: %s", key, exc)
             raise ServiceUnavailable("Stored file could not be read") from exc
-        return itertools.chain([first] if first else [], plain)
+        return _regroup(itertools.chain([first] if first else [], plain), CHUNK_SIZE)
 
     def delete(self, key: str) -> None:
         self.inner.delete(key)
+
+
+def _regroup(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
+    """The same bytes in pieces of about `size` (the cipher works in 64 KiB segments)."""
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        if len(buffer) >= size:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
 
 
 def storage_from_settings(settings: Settings) -> Storage:
