@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from models import MedicalRecordAttachment
+from models import MedicalRecord, MedicalRecordAttachment, User
+from models.medical_records import RECORD_TYPES
 from portal.errors import PayloadTooLarge, ServiceUnavailable
 from portal.storage import EncryptedStorage, LocalStorage, new_storage_key
 from portal.storage_crypto import MAGIC
@@ -26,8 +27,19 @@ def test_every_seeded_file_is_encrypted_at_rest_and_decrypts_to_its_hash(
         assert at_rest.startswith(MAGIC)
         assert b"%PDF" not in at_rest and b"PNG" not in at_rest
         plain = b"".join(services.storage.open(attachment.storage_path))
+        signature = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n"}
+        assert plain.startswith(signature[attachment.file_type])
         assert len(plain) == attachment.file_size
         assert hashlib.sha256(plain).hexdigest() == attachment.sha256
+
+
+def test_the_seed_gives_every_patient_ten_or_more_records_of_all_five_types(db_session):
+    rows = db_session.execute(
+        sa.select(User.email, MedicalRecord.type).join(User, User.id == MedicalRecord.patient_id)
+    ).all()
+    for number in range(1, 6):
+        kinds = [kind for email, kind in rows if email == f"patient{number}@example.com"]
+        assert len(kinds) >= 10 and set(kinds) == set(RECORD_TYPES)
 
 
 def test_a_write_that_fails_midway_leaves_nothing(tmp_path):
