@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
 
 def iso_datetime(value: datetime | None) -> str | None:
@@ -33,3 +35,18 @@ def page_headers(page: int, limit: int, total: int, **extra: str) -> dict[str, A
 
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+_UNSAFE_IN_FILENAME = re.compile(r'[\x00-\x1f\x7f"\\/;]')
+
+
+def content_disposition(file_name: str) -> str:
+    """`attachment` with a file name no client can misread: quotes, control characters
+    (CR/LF), path separators and `;` become `_`; a non-ASCII name also goes in `filename*`
+    (RFC 6266), with an ASCII stand-in in `filename` for old clients."""
+    safe = _UNSAFE_IN_FILENAME.sub("_", file_name).strip() or "attachment"
+    ascii_name = safe.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    header = f'attachment; filename="{ascii_name}"'
+    if ascii_name != safe:
+        header += f"; filename*=UTF-8''{quote(safe, safe='')}"
+    return header

@@ -18,6 +18,7 @@ from portal.middleware import RequestContextMiddleware
 from portal.runtime import Services
 from portal.settings import Settings, load_settings
 from portal.storage import storage_from_settings
+from portal.uploads import BodyLimitMiddleware, with_streaming_uploads
 from portal.validation import VALIDATOR_MAP
 from security import audit, phi
 from security.tokens import TokenService
@@ -81,12 +82,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         strict_validation=True,
         validate_responses=settings.validate_responses,
         pythonic_params=True,
-        validator_map=VALIDATOR_MAP,
+        validator_map=with_streaming_uploads(VALIDATOR_MAP),
         swagger_ui_options=SwaggerUIOptions(
             spec_path="/api/openapi.json", swagger_ui_path="/api/ui"
         ),
     )
     http_errors.register(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        position=MiddlewarePosition.BEFORE_VALIDATION,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(
         RequestContextMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

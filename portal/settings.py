@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from functools import cached_property
 from typing import Annotated, Literal
@@ -20,6 +24,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "development-only-secret-do-not-use-in-production"
 MIN_JWT_SECRET_LENGTH = 32
+STORAGE_KEY_BYTES = 32
+# Development without STORAGE_ENCRYPTION_KEY encrypts with this public, derived key (warned).
+DEV_STORAGE_KEY = hashlib.sha256(b"portal development storage key - not secret").digest()
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -126,30 +133,49 @@ class Settings(BaseSettings):
             raise ValueError(f"CLINIC_TIMEZONE {name!r} is not an IANA time zone") from exc
         return name
 
+    @field_validator("storage_encryption_key")
+    @classmethod
+    def _storage_key_is_32_bytes(cls, value: str | None) -> str | None:
+        if value:
+            parse_storage_key(value)
+        return value or None
+
     @model_validator(mode="after")
-    def _require_real_secret_outside_development(self) -> Settings:
+    def _refuse_unsafe_configuration(self) -> Settings:
         if self.validate_responses is None:
             # Checking every response against the spec catches drift in development and
             # tests; production skips the cost.
             self.validate_responses = self.app_env != "production"
+        if problems := list(self._missing_secrets()):
+            raise SettingsError("; ".join(problems))
+        return self
+
+    def _missing_secrets(self) -> Iterator[str]:
+        """Every secret that only development may do without, named at once."""
         if self.app_env == "development":
-            return self
+            return
         if not self.jwt_secret:
-            raise SettingsError(
+            yield (
                 f"JWT_SECRET is required when APP_ENV={self.app_env}: set it to a random "
                 f"string of at least {MIN_JWT_SECRET_LENGTH} characters"
             )
-        if self.app_env == "production" and not self.phi_encryption_keys:
-            raise SettingsError(
-                "PHI_ENCRYPTION_KEYS is required when APP_ENV=production: "
-                "set it to id:base64key (32 random bytes), e.g. from `portal keys generate`"
-            )
-        if len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:
-            raise SettingsError(
+        elif len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:
+            yield (
                 f"JWT_SECRET is too short ({len(self.jwt_secret)} characters): "
                 f"use at least {MIN_JWT_SECRET_LENGTH}"
             )
-        return self
+        if self.app_env == "production" and not self.phi_encryption_keys:
+            yield (
+                "PHI_ENCRYPTION_KEYS is required when APP_ENV=production: "
+                "set it to id:base64key (32 random bytes), e.g. from `portal keys generate`"
+            )
+        if self.storage_type == "local" and not self.storage_encryption_key:
+            yield (
+                f"STORAGE_ENCRYPTION_KEY is required when APP_ENV={self.app_env} and "
+                "STORAGE_TYPE=local: set it to 32 random bytes, base64 or hex encoded "
+                '(e.g. python -c "import secrets,base64;'
+                'print(base64.b64encode(secrets.token_bytes(32)).decode())")'
+            )
 
     @property
     def signing_secret(self) -> str:
@@ -165,8 +191,35 @@ class Settings(BaseSettings):
         return timedelta(milliseconds=self.session_timeout_ms)
 
     @property
+    def storage_key(self) -> bytes | None:
+        """The file-encryption key; development falls back to a public derived key, S3 without
+        a key relies on the bucket's server-side encryption alone."""
+        if self.storage_encryption_key:
+            return parse_storage_key(self.storage_encryption_key)
+        return DEV_STORAGE_KEY if self.app_env == "development" else None
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def parse_storage_key(value: str) -> bytes:
+    """STORAGE_ENCRYPTION_KEY: 32 bytes as 64 hex digits or as base64 (standard or URL-safe)."""
+    text = value.strip()
+    try:
+        key = bytes.fromhex(text) if len(text) == 2 * STORAGE_KEY_BYTES else b""
+    except ValueError:
+        key = b""
+    if not key:
+        try:
+            key = base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+    if len(key) != STORAGE_KEY_BYTES:
+        raise ValueError(
+            f"STORAGE_ENCRYPTION_KEY must be {STORAGE_KEY_BYTES} bytes, base64 or hex encoded"
+        )
+    return key
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -22,7 +22,6 @@ from connexion.validators import (
     JSONResponseBodyValidator,
     MultiPartFormDataValidator,
     ParameterValidator,
-    TextResponseBodyValidator,
 )
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
 
@@ -176,10 +175,7 @@ VALIDATOR_MAP = {
             "multipart/form-data": MultiPartFormDataValidator,
         }
     ),
-    "response": MediaTypeDict(
-        {
-            "*/*json": JSONResponseBodyValidator,
-            "text/plain": TextResponseBodyValidator,
-        }
-    ),
+    # No text/plain response validator: connexion's reads the whole body into memory (and
+    # parses it as JSON), which would break streamed plain-text attachment downloads.
+    "response": MediaTypeDict({"*/*json": JSONResponseBodyValidator}),
 }

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
+from models.record_queries import can_read_record
 from portal.errors import Forbidden
-from security.identity import ADMIN, CLINICAL_STAFF, DOCTOR, PATIENT, Identity
+from security.identity import ADMIN, CLINICAL_STAFF, DOCTOR, NURSE, PATIENT, Identity
 
 
 def require_role(identity: Identity, *roles: str, message: str | None = None) -> None:
@@ -64,3 +67,15 @@ def appointment_scope(identity: Identity) -> AppointmentScope:
     if identity.has_any_role(*CLINICAL_STAFF):
         return AppointmentScope()
     raise Forbidden()
+
+
+def require_record_reader(session: Session, identity: Identity, record_id: str) -> None:
+    """403 unless the caller may read that (existing) medical record."""
+    if not can_read_record(session, identity.role, identity.user_id, record_id):
+        raise Forbidden("You do not have permission to access this medical record")
+
+
+def require_attachment_uploader(identity: Identity) -> None:
+    require_role(
+        identity, DOCTOR, NURSE, message="Only doctors and nurses can attach files to records"
+    )

@@ -24,6 +24,7 @@ from portal.settings import Settings, load_settings
 from security.tokens import TokenService
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+TEST_STORAGE_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 DEMO_PASSWORD = "portal-demo-2025"
 SEED_DAY = date(2026, 11, 25)
 DEFAULT_MYSQL_SERVER = "mysql+pymysql://root@127.0.0.1:3306/test"
@@ -52,6 +53,7 @@ def make_settings(database_url: str, storage_path: Path, **overrides: Any) -> Se
         "database_url": database_url,
         "jwt_secret": TEST_SECRET,
         "storage_path": str(storage_path),
+        "storage_encryption_key": TEST_STORAGE_KEY,
         "rate_limit_enabled": False,
         "demo_password": DEMO_PASSWORD,
         "validate_responses": True,

@@ -13,7 +13,7 @@ from models.audit import AuditLog
 from portal import cli
 from portal.runtime import Services
 from security.audit_chain import AuditRecord, append, verify
-from tests.conftest import TEST_SECRET, Backend
+from tests.conftest import TEST_SECRET, TEST_STORAGE_KEY, Backend
 from tests.integration.audit_helpers import audit_entries
 
 
@@ -33,6 +33,7 @@ def _verify(services: Services):
 def _cli_verify(backend: Backend, monkeypatch, capsys) -> tuple[int, str]:
     monkeypatch.setenv("DATABASE_URL", backend.url)
     monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("STORAGE_ENCRYPTION_KEY", TEST_STORAGE_KEY)
     monkeypatch.setenv("JWT_SECRET", TEST_SECRET)
     monkeypatch.setenv("STORAGE_PATH", str(backend.storage_path))
     code = cli.main(["audit", "verify"])

@@ -36,7 +36,13 @@ from portal.app import build_services
 from portal.runtime import Services
 from portal.seed import seed
 from security.tokens import TokenService
-from tests.conftest import DEMO_PASSWORD, TEST_SECRET, make_settings, mariadb_required
+from tests.conftest import (
+    DEMO_PASSWORD,
+    TEST_SECRET,
+    TEST_STORAGE_KEY,
+    make_settings,
+    mariadb_required,
+)
 from tests.conftest import mysql_server_url as find_mysql_server
 from tests.integration.appointment_support import NY, live_rows_at, open_times, user_id
 
@@ -102,6 +108,7 @@ def _start_server(url: str, storage: Path, log: Path) -> tuple[subprocess.Popen[
         "DATABASE_URL": url,
         "DATABASE_POOL_SIZE": "10",
         "JWT_SECRET": TEST_SECRET,
+        "STORAGE_ENCRYPTION_KEY": TEST_STORAGE_KEY,
         "RATE_LIMIT_ENABLED": "false",
         "STORAGE_PATH": str(storage),
         "LOG_LEVEL": "warning",

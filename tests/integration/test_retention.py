@@ -15,7 +15,7 @@ from portal import cli
 from portal.retention import run_retention
 from portal.runtime import Services
 from security.audit_chain import AuditRecord, append, verify
-from tests.conftest import TEST_SECRET, Backend
+from tests.conftest import TEST_SECRET, TEST_STORAGE_KEY, Backend
 from tests.integration.audit_helpers import audit_entries, last_entry
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
@@ -125,6 +125,7 @@ def test_removing_the_entry_after_the_pruned_ones_is_still_detected(services: Se
 def test_the_command_line(services: Services, backend: Backend, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", backend.url)
     monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("STORAGE_ENCRYPTION_KEY", TEST_STORAGE_KEY)
     monkeypatch.setenv("JWT_SECRET", TEST_SECRET)
     monkeypatch.setenv("STORAGE_PATH", str(backend.storage_path))
     assert cli.main(["retention", "run", "--dry-run"]) == 0

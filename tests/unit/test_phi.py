@@ -83,7 +83,10 @@ def test_production_requires_phi_keys():
     with pytest.raises(SettingsError, match="PHI_ENCRYPTION_KEYS"):
         load_settings(app_env="production", jwt_secret=secret, phi_encryption_keys=None)
     settings = load_settings(
-        app_env="production", jwt_secret=secret, phi_encryption_keys=f"k1:{KEY_A}"
+        app_env="production",
+        jwt_secret=secret,
+        phi_encryption_keys=f"k1:{KEY_A}",
+        storage_encryption_key=bytes(range(32)).hex(),
     )
     assert settings.phi_encryption_keys == f"k1:{KEY_A}"
 

@@ -59,6 +59,13 @@ def test_production_without_jwt_secret_refuses_to_start(
         load_settings()
 
 
+def test_every_missing_production_secret_is_named_at_once() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(app_env="production", jwt_secret=None)
+    for name in ("JWT_SECRET", "PHI_ENCRYPTION_KEYS", "STORAGE_ENCRYPTION_KEY"):
+        assert name in str(refused.value)
+
+
 def test_short_jwt_secret_is_refused_outside_development() -> None:
     with pytest.raises(SettingsError, match="too short"):
         load_settings(app_env="test", jwt_secret="short")
@@ -66,7 +73,10 @@ def test_short_jwt_secret_is_refused_outside_development() -> None:
 
 def test_production_turns_response_validation_off_by_default() -> None:
     settings = load_settings(
-        app_env="production", jwt_secret=LONG_SECRET, phi_encryption_keys=PHI_KEYS
+        app_env="production",
+        jwt_secret=LONG_SECRET,
+        phi_encryption_keys=PHI_KEYS,
+        storage_encryption_key=bytes(range(32)).hex(),
     )
     assert settings.validate_responses is False
     assert settings.signing_secret == LONG_SECRET
