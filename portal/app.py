@@ -19,6 +19,8 @@ from portal.runtime import Services
 from portal.settings import Settings, load_settings
 from portal.storage import storage_from_settings
 from portal.validation import VALIDATOR_MAP
+from security.cors import PortalCorsMiddleware
+from security.csrf import CsrfMiddleware
 from security.tokens import TokenService
 
 logger = logging.getLogger("portal")
@@ -67,7 +69,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         services=services,
     )
+    # Inside the request context (so preflights and refusals get its headers too), outside
+    # the error handlers (so error responses get CORS headers and browsers can read them).
+    app.add_middleware(
+        PortalCorsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, settings=settings
+    )
+    # After the security scheme (it needs the verified claims), before body validation.
+    app.add_middleware(CsrfMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     app.app.teardown_request(services.db.close_request_session)
-    limits.install(app.app, settings)
+    limits.install(app, settings)
     app.app.extensions["portal"] = services
     return app
