@@ -80,11 +80,24 @@ def _is_exempt_path() -> bool:
     return flask.request.path in EXEMPT_PATHS
 
 
-def _no_retry_after_unless_limited(response: flask.Response) -> flask.Response:
-    """flask-limiter writes Retry-After on every limited response; only a 429 should have it."""
-    if response.status_code != 429:
+def _closest_limit_headers(limiter: Limiter) -> Callable[[flask.Response], flask.Response]:
+    """After flask-limiter's own headers: a response that was not refused describes the limit
+    closest to exhaustion (flask-limiter picks the first of equal windows), and carries no
+    Retry-After (flask-limiter writes one on every limited response)."""
+
+    def adjust(response: flask.Response) -> flask.Response:
+        if response.status_code == 429 or "X-RateLimit-Limit" not in response.headers:
+            return response
         response.headers.pop("Retry-After", None)
-    return response
+        applied = limiter.current_limits
+        if applied:
+            closest = min(applied, key=lambda limit: limit.remaining)
+            response.headers["X-RateLimit-Limit"] = str(closest.limit.amount)
+            response.headers["X-RateLimit-Remaining"] = str(closest.remaining)
+            response.headers["X-RateLimit-Reset"] = str(int(closest.reset_at))
+        return response
+
+    return adjust
 
 
 def rate_limits(settings: Settings) -> list[ApplicationLimit]:
@@ -133,5 +146,5 @@ def install(app: FlaskApp, settings: Settings) -> Limiter:
     limiter.request_filter(_is_exempt_path)
     # Flask runs after-request hooks last-registered-first: put this one first in the list so it
     # runs after flask-limiter's header injection.
-    flask_app.after_request_funcs.setdefault(None, []).insert(0, _no_retry_after_unless_limited)
+    flask_app.after_request_funcs.setdefault(None, []).insert(0, _closest_limit_headers(limiter))
     return limiter
