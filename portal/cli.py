@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from portal.middleware import RequestIdLogFilter
+from portal.middleware import install_request_id_logging
 from portal.settings import SettingsError, load_settings
 
 
@@ -109,8 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
     )
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RequestIdLogFilter())
+    install_request_id_logging()
     try:
         return int(args.func(args))
     except SettingsError as exc:

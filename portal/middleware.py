@@ -24,12 +24,20 @@ access_log = logging.getLogger("portal.access")
 current_request_id: ContextVar[str | None] = ContextVar("portal_request_id", default=None)
 
 
-class RequestIdLogFilter(logging.Filter):
-    """Adds `request_id` to every log record (`-` outside a request), for the log format."""
+def install_request_id_logging() -> None:
+    """Give every log record a `request_id` (`-` outside a request), so any log format, any
+    handler and any logger can show it (`%(request_id)s`). Idempotent."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "adds_request_id", False):
+        return
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
         record.request_id = current_request_id.get() or "-"
-        return True
+        return record
+
+    factory.adds_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 def request_id_of(scope: Scope | dict[str, Any]) -> str | None:
@@ -58,9 +66,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, services: runtime.Services) -> None:
+    def __init__(self, app: ASGIApp, services: runtime.Services, trusted_proxies: int = 0) -> None:
         self.app = app
         self.services = services
+        self.trusted_proxies = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,7 +117,7 @@ class RequestContextMiddleware:
             return True
         # Behind trusted proxies, the proxy that terminated TLS says so.
         forwarded = _header(scope, b"x-forwarded-proto")
-        if not self.services.settings.trusted_proxies or not forwarded:
+        if not self.trusted_proxies or not forwarded:
             return False
         return forwarded.split(",")[-1].strip().lower() == "https"
 
