@@ -14,7 +14,11 @@ from security.identity import Identity
 
 def _policy() -> sessions.SessionPolicy:
     current = services()
-    return sessions.SessionPolicy(current.tokens, current.settings.refresh_token_expiration)
+    return sessions.SessionPolicy(
+        current.tokens,
+        current.settings.refresh_token_expiration,
+        idle_timeout=current.settings.session_timeout,
+    )
 
 
 def user_json(user: User) -> dict[str, Any]:
