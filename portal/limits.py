@@ -139,6 +139,9 @@ def install(app: FlaskApp, settings: Settings) -> Limiter:
         headers_enabled=True,
         retry_after="delta-seconds",
         storage_uri=settings.rate_limit_storage_url,
+        # If Redis goes away, keep serving with per-process counters (flask-limiter logs a
+        # warning and returns to Redis when it answers again) rather than failing every request.
+        in_memory_fallback_enabled=True,
         strategy="fixed-window",
         enabled=settings.rate_limit_enabled,
         key_prefix=settings.rate_limit_key_prefix,

@@ -128,3 +128,10 @@ def test_health_and_the_spec_are_never_limited(limited):
 def test_limits_are_off_when_disabled(client):
     for n in range(8):
         assert wrong_login(client, f"off{n}@example.com").status_code == 401
+
+
+def test_an_unreachable_redis_falls_back_to_per_process_counters(limited):
+    client = limited(rate_limit_auth_max=2, rate_limit_storage_url="redis://127.0.0.1:1/0")
+    for n in range(2):
+        assert wrong_login(client, f"fallback{n}@example.com").status_code == 401
+    assert_limited(wrong_login(client, "fallback9@example.com"), 2)
