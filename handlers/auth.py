@@ -16,7 +16,11 @@ T = TypeVar("T")
 
 def _policy() -> sessions.SessionPolicy:
     current = services()
-    return sessions.SessionPolicy(current.tokens, current.settings.refresh_token_expiration)
+    return sessions.SessionPolicy(
+        current.tokens,
+        current.settings.refresh_token_expiration,
+        idle_timeout=current.settings.session_timeout,
+    )
 
 
 def user_json(user: User) -> dict[str, Any]:

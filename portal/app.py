@@ -14,13 +14,15 @@ from connexion.utils import get_function_from_name
 from openapi import SPEC_PATH
 from portal import http_errors, limits
 from portal.db import Database
-from portal.middleware import RequestContextMiddleware
+from portal.middleware import RequestContextMiddleware, install_request_id_logging
 from portal.runtime import Services
 from portal.settings import Settings, load_settings
 from portal.storage import storage_from_settings
 from portal.uploads import BodyLimitMiddleware, with_streaming_uploads
 from portal.validation import VALIDATOR_MAP
 from security import audit, phi
+from security.cors import PortalCorsMiddleware
+from security.csrf import CsrfMiddleware
 from security.tokens import TokenService
 
 logger = logging.getLogger("portal")
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.app_env == "development" and not settings.jwt_secret:
         logger.warning("JWT_SECRET is not set: using the public development secret")
 
+    install_request_id_logging()
     app = FlaskApp(__name__, specification_dir=SPEC_PATH.parent)
     app.add_api(
         SPEC_PATH.name,
@@ -97,8 +100,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         RequestContextMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         services=services,
+        trusted_proxies=settings.trusted_proxies,
     )
+    # Inside the request context (so preflights and refusals get its headers too), outside
+    # the error handlers (so error responses get CORS headers and browsers can read them).
+    app.add_middleware(
+        PortalCorsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, settings=settings
+    )
+    # After the security scheme (it needs the verified claims), before body validation.
+    app.add_middleware(CsrfMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     app.app.teardown_request(services.db.close_request_session)
-    limits.install(app.app, settings)
+    limits.install(app, settings)
     app.app.extensions["portal"] = services
     return app

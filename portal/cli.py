@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from portal.middleware import install_request_id_logging
 from portal.settings import SettingsError, load_settings
 
 
@@ -107,6 +108,9 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Client addresses come from X-Forwarded-For only behind TRUSTED_PROXIES (portal.limits);
+        # uvicorn's own handling would trust any local proxy.
+        proxy_headers=False,
     )
     return 0
 
@@ -171,7 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+    )
+    install_request_id_logging()
     try:
         return int(args.func(args))
     except SettingsError as exc:

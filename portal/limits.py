@@ -1,32 +1,63 @@
-"""Rate limits (plan 7.2) with flask-limiter.
+"""Rate limits (plan 7.2) with flask-limiter, declared once and keyed by the spec's operationId.
 
-General per user (per IP when anonymous), login per IP and per email. Numbers come from the
-settings; counters live in memory or at RATE_LIMIT_STORAGE_URL.
+- general: RATE_LIMIT_MAX_REQUESTS per RATE_LIMIT_WINDOW_MS for each user (each address when
+  anonymous), shared by every operation;
+- login: RATE_LIMIT_AUTH_MAX per RATE_LIMIT_AUTH_WINDOW_MS per address and, separately, per email;
+- bookings: RATE_LIMIT_BOOKING_MAX per RATE_LIMIT_BOOKING_WINDOW_MS per patient on
+  createAppointment.
+
+Counters live in memory (one process) or at RATE_LIMIT_STORAGE_URL (redis://..., shared by every
+worker and host). Every limited response carries X-RateLimit-Limit/Remaining/Reset; only a 429
+carries Retry-After. /health, the published spec and Swagger UI are never limited (the last two
+are answered by connexion before Flask, so they never reach the limiter).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import flask
-from connexion.context import context
-from flask_limiter import Limiter
+from connexion import FlaskApp
+from connexion import context as connexion_context
+from flask_limiter import ApplicationLimit, Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.middleware import operation_id_of
 from portal.settings import Settings
 
-LOGIN_ENDPOINT_SUFFIX = "login"
+LOGIN_OPERATION = "login"
+BOOKING_OPERATION = "createAppointment"
+EXEMPT_PATHS = frozenset({"/health"})
 
 
 def _per(count: int, window_ms: int) -> str:
     return f"{count} per {max(1, window_ms // 1000)} second"
 
 
+def current_operation_id() -> str | None:
+    """The spec's operationId of the request being served (set by connexion's router)."""
+    try:
+        return operation_id_of(connexion_context.scope)
+    except RuntimeError:  # outside a connexion request
+        return None
+
+
+def _token_info() -> dict[str, Any] | None:
+    try:
+        return connexion_context.context.get("token_info")
+    except RuntimeError:
+        return None
+
+
 def client_ip() -> str:
+    """The caller's address; X-Forwarded-For only counts behind TRUSTED_PROXIES (ProxyFix)."""
     return flask.request.remote_addr or "unknown"
 
 
 def user_or_ip() -> str:
     """Authenticated callers are limited per user, anonymous ones per address."""
-    token_info = context.get("token_info") if context else None
+    token_info = _token_info()
     if token_info and token_info.get("userId"):
         return f"user:{token_info['userId']}"
     return f"ip:{client_ip()}"
@@ -35,27 +66,88 @@ def user_or_ip() -> str:
 def login_email() -> str:
     body = flask.request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
-    return f"email:{str(email).strip().lower()}" if email else f"ip:{client_ip()}"
+    if isinstance(email, str) and email.strip():
+        return f"email:{email.strip().lower()}"
+    return f"ip:{client_ip()}"
 
 
-def install(app: flask.Flask, settings: Settings) -> Limiter:
+def _only_for(operation_id: str) -> Callable[[], bool]:
+    """An `exempt_when` that exempts every operation but `operation_id`."""
+    return lambda: current_operation_id() != operation_id
+
+
+def _is_exempt_path() -> bool:
+    return flask.request.path in EXEMPT_PATHS
+
+
+def _closest_limit_headers(limiter: Limiter) -> Callable[[flask.Response], flask.Response]:
+    """After flask-limiter's own headers: a response that was not refused describes the limit
+    closest to exhaustion (flask-limiter picks the first of equal windows), and carries no
+    Retry-After (flask-limiter writes one on every limited response)."""
+
+    def adjust(response: flask.Response) -> flask.Response:
+        if response.status_code == 429 or "X-RateLimit-Limit" not in response.headers:
+            return response
+        response.headers.pop("Retry-After", None)
+        applied = limiter.current_limits
+        if applied:
+            closest = min(applied, key=lambda limit: limit.remaining)
+            response.headers["X-RateLimit-Limit"] = str(closest.limit.amount)
+            response.headers["X-RateLimit-Remaining"] = str(closest.remaining)
+            response.headers["X-RateLimit-Reset"] = str(int(closest.reset_at))
+        return response
+
+    return adjust
+
+
+def rate_limits(settings: Settings) -> list[ApplicationLimit]:
+    """The plan's three limits; each has its own scope, so their counters never mix."""
+    auth = _per(settings.rate_limit_auth_max, settings.rate_limit_auth_window_ms)
+    return [
+        ApplicationLimit(
+            _per(settings.rate_limit_max_requests, settings.rate_limit_window_ms),
+            key_function=user_or_ip,
+            scope="general",
+        ),
+        ApplicationLimit(
+            auth, key_function=client_ip, scope="login-ip", exempt_when=_only_for(LOGIN_OPERATION)
+        ),
+        ApplicationLimit(
+            auth,
+            key_function=login_email,
+            scope="login-email",
+            exempt_when=_only_for(LOGIN_OPERATION),
+        ),
+        ApplicationLimit(
+            _per(settings.rate_limit_booking_max, settings.rate_limit_booking_window_ms),
+            key_function=user_or_ip,
+            scope="booking",
+            exempt_when=_only_for(BOOKING_OPERATION),
+        ),
+    ]
+
+
+def install(app: FlaskApp, settings: Settings) -> Limiter:
     if settings.trusted_proxies:
         # Only behind known proxies may X-Forwarded-For name the client.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
+        app.add_wsgi_middleware(ProxyFix, x_for=settings.trusted_proxies, x_proto=1)
+    flask_app = app.app
     limiter = Limiter(
         key_func=user_or_ip,
-        app=app,
-        default_limits=[_per(settings.rate_limit_max_requests, settings.rate_limit_window_ms)],
+        app=flask_app,
+        application_limits=rate_limits(settings),  # type: ignore[arg-type]
         headers_enabled=True,
+        retry_after="delta-seconds",
         storage_uri=settings.rate_limit_storage_url,
+        # If Redis goes away, keep serving with per-process counters (flask-limiter logs a
+        # warning and returns to Redis when it answers again) rather than failing every request.
+        in_memory_fallback_enabled=True,
         strategy="fixed-window",
         enabled=settings.rate_limit_enabled,
-        key_prefix="portal",
+        key_prefix=settings.rate_limit_key_prefix,
     )
-    auth_limit = _per(settings.rate_limit_auth_max, settings.rate_limit_auth_window_ms)
-    for endpoint, view in list(app.view_functions.items()):
-        if endpoint.endswith(LOGIN_ENDPOINT_SUFFIX):
-            view = limiter.limit(auth_limit, key_func=client_ip)(view)
-            view = limiter.limit(auth_limit, key_func=login_email)(view)
-            app.view_functions[endpoint] = view
+    limiter.request_filter(_is_exempt_path)
+    # Flask runs after-request hooks last-registered-first: put this one first in the list so it
+    # runs after flask-limiter's header injection.
+    flask_app.after_request_funcs.setdefault(None, []).insert(0, _closest_limit_headers(limiter))
     return limiter

@@ -1,18 +1,43 @@
-"""The outermost ASGI layer: binds the app's services and a request id to every request."""
+"""The outermost ASGI layer: binds the app's services and a request id to every request, and
+gives every response, errors and preflights included, its request id, security headers and
+Cache-Control (rules in `security.headers`), and one access-log line."""
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
+from contextvars import ContextVar
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal import runtime
+from security import headers as response_headers
 
 REQUEST_ID_HEADER = "x-request-id"
 _WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+access_log = logging.getLogger("portal.access")
+current_request_id: ContextVar[str | None] = ContextVar("portal_request_id", default=None)
+
+
+def install_request_id_logging() -> None:
+    """Give every log record a `request_id` (`-` outside a request), so any log format, any
+    handler and any logger can show it (`%(request_id)s`). Idempotent."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "adds_request_id", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = current_request_id.get() or "-"
+        return record
+
+    factory.adds_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 def request_id_of(scope: Scope | dict[str, Any]) -> str | None:
@@ -23,27 +48,78 @@ def request_id_of(scope: Scope | dict[str, Any]) -> str | None:
     return None
 
 
+def operation_id_of(scope: Scope | dict[str, Any]) -> str | None:
+    """The spec's operationId (`createAppointment`) of the request, once connexion routed it.
+
+    connexion records the resolved handler name (`handlers.appointments.createAppointment`).
+    """
+    routing = (scope.get("extensions") or {}).get("connexion_routing") or {}
+    resolved = routing.get("operation_id")
+    return resolved.rpartition(".")[2] if resolved else None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, services: runtime.Services) -> None:
+    def __init__(self, app: ASGIApp, services: runtime.Services, trusted_proxies: int = 0) -> None:
         self.app = app
         self.services = services
+        self.trusted_proxies = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = self._request_id(scope)
+        # connexion's router copies the scope; an `extensions` dict made here is shared by the
+        # copies, so the operationId it records is visible to `send_with_headers` below.
+        scope.setdefault("extensions", {})
+        https = self._is_https(scope)
+        started = time.perf_counter()
+        status_seen: list[int] = []
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                status = message["status"]
+                status_seen.append(status)
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                operation_id = operation_id_of(scope)
+                headers["Cache-Control"] = response_headers.cache_control(operation_id, status)
+                for name, value in response_headers.security_headers(
+                    headers.get("content-type"), https=https
+                ).items():
+                    headers[name] = value
             await send(message)
 
         token = runtime.activate(self.services)
+        id_token = current_request_id.set(request_id)
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_headers)
         finally:
+            access_log.info(
+                "%s %s %s %.1fms",
+                scope["method"],
+                scope["path"],
+                status_seen[0] if status_seen else "-",
+                (time.perf_counter() - started) * 1000,
+            )
+            current_request_id.reset(id_token)
             runtime.deactivate(token)
+
+    def _is_https(self, scope: Scope) -> bool:
+        if scope.get("scheme") == "https":
+            return True
+        # Behind trusted proxies, the proxy that terminated TLS says so.
+        forwarded = _header(scope, b"x-forwarded-proto")
+        if not self.trusted_proxies or not forwarded:
+            return False
+        return forwarded.split(",")[-1].strip().lower() == "https"
 
     @staticmethod
     def _request_id(scope: Scope) -> str:

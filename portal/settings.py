@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     rate_limit_booking_window_ms: int = Field(3_600_000, ge=1000)
     rate_limit_booking_max: int = Field(10, ge=1)
     rate_limit_storage_url: str = "memory://"
+    rate_limit_key_prefix: str = Field("portal", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     rate_limit_enabled: bool = True
     trusted_proxies: int = Field(0, ge=0)
 

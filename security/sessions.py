@@ -20,6 +20,7 @@ from security.tokens import TokenService, hash_refresh_token, new_refresh_token
 
 INVALID_CREDENTIALS = "Invalid email or password"
 INVALID_REFRESH = "Invalid or expired refresh token"
+IDLE_SESSION = "Session ended after inactivity; please log in again"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,20 @@ class IssuedSession:
 class SessionPolicy:
     tokens: TokenService
     refresh_ttl: timedelta
+    idle_timeout: timedelta | None = None
+
+    def idle_since(self, token: RefreshToken) -> datetime:
+        """When the session of `token` was last provably in use.
+
+        Its access token could be used until it expired; any use after that needed this refresh
+        token. So a session that has not refreshed `idle_timeout` after its access token expired
+        has been idle at least that long. (Without recording every request, this is the latest
+        moment of activity the server can vouch for.)
+        """
+        return token.created_at + self.tokens.access_ttl
+
+    def is_idle(self, token: RefreshToken, now: datetime) -> bool:
+        return self.idle_timeout is not None and now >= self.idle_since(token) + self.idle_timeout
 
 
 def find_active_user(session: Session, email: str) -> User | None:
@@ -59,8 +74,9 @@ def rotate(
 ) -> IssuedSession | AuthenticationFailed:
     """Use up `presented` and issue the next pair of its session.
 
-    Returns (rather than raises) the refusal when a used token comes back, so the caller can
-    commit the revocation of the whole session before answering 401.
+    Returns (rather than raises) the refusal when a used token comes back or the session has
+    been idle for the policy's idle timeout, so the caller can commit the revocation of the
+    whole session before answering 401.
     """
     token = session.scalar(
         sa.select(RefreshToken)
@@ -74,6 +90,9 @@ def rotate(
         return AuthenticationFailed("Refresh token was already used; the session is revoked")
     if token.expires_at <= now:
         raise AuthenticationFailed(INVALID_REFRESH)
+    if policy.is_idle(token, now):
+        revoke_family(session, token.family_id, now)
+        return AuthenticationFailed(IDLE_SESSION)
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
         raise AuthenticationFailed(INVALID_REFRESH)
