@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,3 +34,16 @@ def page_headers(page: int, limit: int, total: int, **extra: str) -> dict[str, A
 
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+def strong_etag(body: bytes) -> str:
+    """A strong validator of exactly these response bytes."""
+    return f'"{hashlib.sha256(body).hexdigest()}"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Does an If-None-Match header name `etag`? (RFC 9110: weak comparison, `*` matches.)"""
+    if not if_none_match:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags

@@ -1,0 +1,154 @@
+"""Queries that feed the slot rules: a provider's weekly windows and their live bookings.
+
+Providers are named by their user id (what the API and `appointments.provider_id` use). The
+batch loaders answer for many providers in one statement each, so a search never runs a query
+per provider or per day.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from models.appointments import Appointment
+from models.providers import ProviderAvailability, ProviderProfile
+from models.scheduling import (
+    DEFAULT_DURATION_MINUTES,
+    WEEKDAY_NAMES,
+    Booking,
+    Window,
+    booking_horizon,
+    clinic_today,
+    first_free_day,
+    free_slots,
+)
+from models.users import User
+
+WeeklyWindows = dict[str, list[Window]]
+
+
+def live_bookings() -> sa.ColumnElement[bool]:
+    """Appointments that hold their time: every status except cancelled."""
+    return Appointment.status != "cancelled"
+
+
+def provider_exists(session: Session, provider_user_id: str) -> bool:
+    """Is this user id an active provider (a doctor account with a provider profile)?"""
+    found = session.scalar(
+        sa.select(ProviderProfile.id)
+        .join(User, User.id == ProviderProfile.user_id)
+        .where(ProviderProfile.user_id == provider_user_id, User.is_active.is_(True))
+    )
+    return found is not None
+
+
+def load_day(
+    session: Session, provider_user_id: str, day: date
+) -> tuple[list[Window], list[Booking]]:
+    """The provider's availability windows on `day`'s weekday and their bookings that day."""
+    windows = [
+        Window(start, end)
+        for start, end in session.execute(
+            sa.select(ProviderAvailability.start_time, ProviderAvailability.end_time)
+            .join(ProviderProfile, ProviderProfile.id == ProviderAvailability.provider_id)
+            .where(
+                ProviderProfile.user_id == provider_user_id,
+                ProviderAvailability.day_of_week == WEEKDAY_NAMES[day.weekday()],
+                ProviderAvailability.is_active.is_(True),
+            )
+            .order_by(ProviderAvailability.start_time)
+        )
+    ]
+    bookings = [
+        Booking(start, duration)
+        for start, duration in session.execute(
+            sa.select(Appointment.start_time, Appointment.duration).where(
+                Appointment.provider_id == provider_user_id,
+                Appointment.date == day,
+                live_bookings(),
+            )
+        )
+    ]
+    return windows, bookings
+
+
+def load_weekly_windows(
+    session: Session, provider_user_ids: Collection[str]
+) -> dict[str, WeeklyWindows]:
+    """Active weekly windows of each provider, by weekday name, in one query."""
+    weekly: dict[str, WeeklyWindows] = {pid: defaultdict(list) for pid in provider_user_ids}
+    if not provider_user_ids:
+        return weekly
+    rows = session.execute(
+        sa.select(
+            ProviderProfile.user_id,
+            ProviderAvailability.day_of_week,
+            ProviderAvailability.start_time,
+            ProviderAvailability.end_time,
+        )
+        .join(ProviderProfile, ProviderProfile.id == ProviderAvailability.provider_id)
+        .where(
+            ProviderProfile.user_id.in_(list(provider_user_ids)),
+            ProviderAvailability.is_active.is_(True),
+        )
+    )
+    for user_id, weekday, start, end in rows:
+        weekly[user_id][weekday].append(Window(start, end))
+    return weekly
+
+
+def load_bookings(
+    session: Session, provider_user_ids: Collection[str], first: date, last: date
+) -> dict[str, dict[date, list[Booking]]]:
+    """Live bookings of each provider from `first` to `last` (inclusive), by day, in one query."""
+    found: dict[str, dict[date, list[Booking]]] = {
+        pid: defaultdict(list) for pid in provider_user_ids
+    }
+    if not provider_user_ids:
+        return found
+    rows = session.execute(
+        sa.select(
+            Appointment.provider_id, Appointment.date, Appointment.start_time, Appointment.duration
+        ).where(
+            Appointment.provider_id.in_(list(provider_user_ids)),
+            Appointment.date.between(first, last),
+            live_bookings(),
+        )
+    )
+    for provider_id, day, start, duration in rows:
+        found[provider_id][day].append(Booking(start, duration))
+    return found
+
+
+def next_available_dates(
+    session: Session, provider_user_ids: Collection[str], now: datetime, zone: ZoneInfo
+) -> dict[str, date | None]:
+    """Each provider's first day, today to the booking horizon, with a free slot for a visit
+    of the default length: two queries for all of them, the days walked in memory."""
+    today = clinic_today(now, zone)
+    weekly = load_weekly_windows(session, provider_user_ids)
+    bookings = load_bookings(session, provider_user_ids, today, booking_horizon(today))
+    return {
+        pid: first_free_day(weekly[pid], bookings[pid], DEFAULT_DURATION_MINUTES, now, zone)
+        for pid in provider_user_ids
+    }
+
+
+def available_slots(
+    session: Session,
+    provider_user_id: str,
+    day: date,
+    duration_minutes: int,
+    now: datetime,
+    zone: ZoneInfo,
+) -> list[time] | None:
+    """The provider's free start times on `day`, or None when there is no such provider."""
+    if not provider_exists(session, provider_user_id):
+        return None
+    windows, bookings = load_day(session, provider_user_id, day)
+    return free_slots(windows, bookings, day, duration_minutes, now, zone)
