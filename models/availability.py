@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -30,6 +31,21 @@ from models.scheduling import (
 from models.users import User
 
 WeeklyWindows = dict[str, list[Window]]
+
+
+def as_text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """A TIME or DATE column read as ISO text, for the queries that return thousands of rows:
+    the MySQL driver's own TIME conversion costs several times what the query itself does,
+    while `time.fromisoformat`/`date.fromisoformat` (C) parse the text almost for free."""
+    return sa.cast(column, sa.String)
+
+
+def window_of(start: str, end: str) -> Window:
+    return Window(time.fromisoformat(start), time.fromisoformat(end))
+
+
+def booking_of(start: str, duration: int) -> Booking:
+    return Booking(time.fromisoformat(start), duration)
 
 
 def live_bookings() -> sa.ColumnElement[bool]:
@@ -88,8 +104,8 @@ def load_weekly_windows(
         sa.select(
             ProviderProfile.user_id,
             ProviderAvailability.day_of_week,
-            ProviderAvailability.start_time,
-            ProviderAvailability.end_time,
+            as_text(ProviderAvailability.start_time),
+            as_text(ProviderAvailability.end_time),
         )
         .join(ProviderProfile, ProviderProfile.id == ProviderAvailability.provider_id)
         .where(
@@ -98,7 +114,7 @@ def load_weekly_windows(
         )
     )
     for user_id, weekday, start, end in rows:
-        weekly[user_id][weekday].append(Window(start, end))
+        weekly[user_id][weekday].append(window_of(start, end))
     return weekly
 
 
@@ -113,7 +129,10 @@ def load_bookings(
         return found
     rows = session.execute(
         sa.select(
-            Appointment.provider_id, Appointment.date, Appointment.start_time, Appointment.duration
+            Appointment.provider_id,
+            as_text(Appointment.date),
+            as_text(Appointment.start_time),
+            Appointment.duration,
         ).where(
             Appointment.provider_id.in_(list(provider_user_ids)),
             Appointment.date.between(first, last),
@@ -121,7 +140,7 @@ def load_bookings(
         )
     )
     for provider_id, day, start, duration in rows:
-        found[provider_id][day].append(Booking(start, duration))
+        found[provider_id][date.fromisoformat(day)].append(booking_of(start, duration))
     return found
 
 

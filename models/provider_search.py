@@ -17,7 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models.appointments import Appointment
-from models.availability import live_bookings, next_available_dates
+from models.availability import (
+    as_text,
+    booking_of,
+    live_bookings,
+    next_available_dates,
+    window_of,
+)
 from models.providers import (
     InsurancePlan,
     ProviderAvailability,
@@ -129,7 +135,11 @@ def _free_on(
     """Ids, in result order, of the matching providers with a free slot on `day`."""
     windows: dict[str, list[Window]] = defaultdict(list)
     for user_id, start, end in session.execute(
-        _providers(User.id, ProviderAvailability.start_time, ProviderAvailability.end_time)
+        _providers(
+            User.id,
+            as_text(ProviderAvailability.start_time),
+            as_text(ProviderAvailability.end_time),
+        )
         .join(ProviderAvailability, ProviderAvailability.provider_id == ProviderProfile.id)
         .where(
             *conditions,
@@ -138,16 +148,18 @@ def _free_on(
         )
         .order_by(*ORDER)
     ):
-        windows[user_id].append(Window(start, end))
+        windows[user_id].append(window_of(start, end))
     bookings: dict[str, list[Booking]] = defaultdict(list)
     for provider_id, start, duration in session.execute(
-        sa.select(Appointment.provider_id, Appointment.start_time, Appointment.duration).where(
+        sa.select(
+            Appointment.provider_id, as_text(Appointment.start_time), Appointment.duration
+        ).where(
             Appointment.date == day,
             live_bookings(),
             Appointment.provider_id.in_(_providers(User.id).where(*conditions)),
         )
     ):
-        bookings[provider_id].append(Booking(start, duration))
+        bookings[provider_id].append(booking_of(start, duration))
     return [
         user_id
         for user_id, own in windows.items()

@@ -9,6 +9,7 @@ across daylight-saving changes.
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -67,6 +68,7 @@ def clinic_today(now: datetime, zone: ZoneInfo) -> date:
     return now.astimezone(zone).date()
 
 
+@functools.lru_cache(maxsize=64)
 def booking_horizon(today: date) -> date:
     """The last day that may be booked: six months ahead."""
     return add_months(today, BOOKING_HORIZON_MONTHS)
@@ -87,8 +89,21 @@ def starts_at(day: date, start: time, zone: ZoneInfo) -> datetime:
 
 def overlaps(start_a: time, minutes_a: int, start_b: time, minutes_b: int) -> bool:
     """Do [a, a+minutes_a) and [b, b+minutes_b) share any minute?"""
-    a, b = _minutes(start_a), _minutes(start_b)
+    return _overlaps(_minutes(start_a), minutes_a, _minutes(start_b), minutes_b)
+
+
+def _overlaps(a: int, minutes_a: int, b: int, minutes_b: int) -> bool:
     return a < b + minutes_b and b < a + minutes_a
+
+
+@functools.lru_cache(maxsize=256)
+def _past_grid_minutes(day: date, now_utc: datetime, zone: ZoneInfo) -> frozenset[int]:
+    """The grid starts of `day` (minutes after midnight) that are not after `now_utc`.
+
+    Cached because one search asks it of every candidate provider with the same `now`."""
+    return frozenset(
+        m for m in range(0, 24 * 60, SLOT_GRID_MINUTES) if starts_at(day, _time(m), zone) <= now_utc
+    )
 
 
 def _open_starts(
@@ -103,18 +118,17 @@ def _open_starts(
     today = clinic_today(now, zone)
     if not within_booking_horizon(day, today):
         return
-    taken = list(bookings)
-    now_utc = now.astimezone(UTC)
+    taken = [(_minutes(b.start), b.duration_minutes) for b in bookings]
+    # Only today can hold past starts: a later clinic date is later in real time too.
+    past = _past_grid_minutes(day, now.astimezone(UTC), zone) if day == today else frozenset()
     for window in windows:
         first = -(-_minutes(window.start) // SLOT_GRID_MINUTES) * SLOT_GRID_MINUTES
         for begin in range(first, _minutes(window.end) - duration_minutes + 1, SLOT_GRID_MINUTES):
-            start = _time(begin)
-            if any(overlaps(start, duration_minutes, b.start, b.duration_minutes) for b in taken):
+            if begin in past or any(
+                _overlaps(begin, duration_minutes, b, length) for b, length in taken
+            ):
                 continue
-            # Only today can hold past starts: a later clinic date is later in real time too.
-            if day == today and starts_at(day, start, zone) <= now_utc:
-                continue
-            yield start
+            yield _time(begin)
 
 
 def free_slots(
