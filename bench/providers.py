@@ -25,7 +25,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import User
+from handlers.providers import filters_from
+from models import User, provider_search
 from portal import migrate
 from portal.app import build_services, create_app
 from portal.runtime import Services
@@ -170,6 +171,13 @@ def _run_requests(current: Services, settings: Any, today: Any, requests: int) -
         "load_average_before": os.getloadavg(),
         "cases": {},
     }
+
+    def me() -> Any:  # the floor: auth, routing and JSON with one primary-key lookup
+        response = client.get("/api/auth/me", headers=headers)
+        assert response.status_code == 200, response.text
+        return response
+
+    results["cases"]["baseline: GET /api/auth/me"] = _measure(me, current.db.engine, requests)
     for name, body in searches.items():
 
         def call(body: dict[str, Any] = body) -> Any:
@@ -192,9 +200,25 @@ def _run_requests(current: Services, settings: Any, today: Any, requests: int) -
         return response
 
     results["cases"]["available-slots"] = _measure(slots, current.db.engine, requests)
+    for name, body in searches.items():
+        results["cases"][f"use case only: {name}"] = _use_case(current, body, requests)
     results["load_average_after"] = os.getloadavg()
     current.db.dispose()
     return results
+
+
+def _use_case(current: Services, body: dict[str, Any], requests: int) -> dict[str, float]:
+    """`search_providers` alone (SQL and the slot rule, no HTTP stack), on a fresh session."""
+    filters = filters_from(body)
+    zone = current.settings.clinic_zone
+
+    def call() -> Any:
+        with current.db.new_session() as session:
+            return provider_search.search_providers(
+                session, filters, page=1, limit=20, now=datetime.now(UTC), zone=zone
+            )
+
+    return _measure(call, current.db.engine, requests)
 
 
 def main() -> None:

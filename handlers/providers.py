@@ -11,7 +11,7 @@ import flask
 from handlers.formats import etag_matches, iso_date, strong_etag
 from models import availability, provider_search
 from models.base import utcnow
-from models.providers import SPECIALTY_NAMES
+from models.providers import SPECIALTY_NAMES, ProviderLocation
 from models.scheduling import format_time_of_day
 from portal.errors import NotFound
 from portal.runtime import services
@@ -21,7 +21,7 @@ SEARCH_CACHE_CONTROL = "public, max-age=300"
 SLOTS_CACHE_CONTROL = "private, max-age=60"
 
 
-def _location_json(location: Any) -> dict[str, str] | None:
+def _location_json(location: ProviderLocation | None) -> dict[str, str] | None:
     if location is None:
         return None
     return {
@@ -68,19 +68,23 @@ def _json_with_etag(payload: dict[str, Any], cache_control: str) -> flask.Respon
     return flask.Response(body, status=200, headers=headers, mimetype="application/json")
 
 
-def search_providers(body: dict[str, Any] | bytes | None = None) -> flask.Response:
-    # A POST with no body (hence no Content-Type) arrives as the spec's default `{}`, unparsed.
-    body = body if isinstance(body, dict) else {}
-    filters = provider_search.SearchFilters(
+def filters_from(body: dict[str, Any]) -> provider_search.SearchFilters:
+    """The search body's filter fields, as the spec names them, to the search's filters."""
+    return provider_search.SearchFilters(
         specialty=body.get("specialty"),
         location=body.get("location"),
         day=dt.date.fromisoformat(body["date"]) if "date" in body else None,
         insurance=body.get("insuranceAccepted"),
     )
+
+
+def search_providers(body: dict[str, Any] | bytes | None = None) -> flask.Response:
+    # A POST with no body (hence no Content-Type) arrives as the spec's default `{}`, unparsed.
+    body = body if isinstance(body, dict) else {}
     current = services()
     found = provider_search.search_providers(
         current.db.session(),
-        filters,
+        filters_from(body),
         page=body.get("page", 1),
         limit=body.get("limit", 20),
         now=utcnow(),
