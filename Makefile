@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format install migrate seed clean
+.PHONY: run test lint format install migrate seed clean bench-providers
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Providers API at scale on MariaDB: 2,000 providers, 50,000 appointments (see README).
+bench-providers: install
+	$(BIN)/python -m bench.providers $(BENCH_ARGS)
 
 format: install
 	$(BIN)/ruff format .

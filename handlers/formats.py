@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from datetime import UTC, date, datetime
@@ -50,3 +51,16 @@ def content_disposition(file_name: str) -> str:
     if ascii_name != safe:
         header += f"; filename*=UTF-8''{quote(safe, safe='')}"
     return header
+
+
+def strong_etag(body: bytes) -> str:
+    """A strong validator of exactly these response bytes."""
+    return f'"{hashlib.sha256(body).hexdigest()}"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Does an If-None-Match header name `etag`? (RFC 9110: weak comparison, `*` matches.)"""
+    if not if_none_match:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags

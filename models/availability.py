@@ -1,20 +1,59 @@
-"""What a provider's day looks like to the slot rules: working windows and live bookings.
+"""Queries that feed the slot rules: a provider's windows and live bookings.
 
-`load_day` is the one query behind every "is this time free?" question (available slots,
-booking, rescheduling); `models.scheduling.free_slots` then answers it without the database.
+`load_day` is the one query behind every "is this time free?" question about one day (available
+slots, booking, rescheduling); `models.scheduling.free_slots` then answers it without the
+database. Providers are named by their user id (what the API and `appointments.provider_id`
+use). The batch loaders answer for many providers in one statement each, so a search never runs
+a query per provider or per day.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models.appointments import Appointment
 from models.providers import ProviderAvailability, ProviderLocation, ProviderProfile
-from models.scheduling import WEEKDAY_NAMES, Booking, Window
+from models.scheduling import (
+    DEFAULT_DURATION_MINUTES,
+    WEEKDAY_NAMES,
+    Booking,
+    Window,
+    booking_horizon,
+    clinic_today,
+    first_free_day,
+    free_slots,
+)
+from models.users import User
+
+WeeklyWindows = dict[str, list[Window]]
+
+
+def as_text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """A TIME or DATE column read as ISO text, for the queries that return thousands of rows:
+    the MySQL driver's own TIME conversion costs several times what the query itself does,
+    while `time.fromisoformat`/`date.fromisoformat` (C) parse the text almost for free."""
+    return sa.cast(column, sa.String)
+
+
+def window_of(start: str, end: str) -> Window:
+    return Window(time.fromisoformat(start), time.fromisoformat(end))
+
+
+def booking_of(start: str, duration: int) -> Booking:
+    return Booking(time.fromisoformat(start), duration)
+
+
+def live_bookings() -> sa.ColumnElement[bool]:
+    """Appointments that hold their time: every status except cancelled."""
+    return Appointment.status != "cancelled"
 
 
 @dataclass(frozen=True)
@@ -35,7 +74,11 @@ def find_provider(
     change of one provider takes this lock first, so they run one after another (SQLite
     ignores it; there the write transaction already holds the database's write lock).
     """
-    query = sa.select(ProviderProfile).where(ProviderProfile.user_id == provider_user_id)
+    query = (
+        sa.select(ProviderProfile)
+        .join(User, User.id == ProviderProfile.user_id)
+        .where(ProviderProfile.user_id == provider_user_id, User.is_active.is_(True))
+    )
     if for_update:
         query = query.with_for_update()
     return session.scalar(query)
@@ -70,12 +113,92 @@ def load_day(
     booked = sa.select(Appointment.start_time, Appointment.duration).where(
         Appointment.provider_id == provider_user_id,
         Appointment.date == day,
-        Appointment.status != "cancelled",
+        live_bookings(),
     )
     if ignore_appointment_id is not None:
         booked = booked.where(Appointment.id != ignore_appointment_id)
     bookings = [Booking(start, minutes) for start, minutes in session.execute(booked)]
     return ProviderDay(profile, windows, bookings)
+
+
+def load_weekly_windows(
+    session: Session, provider_user_ids: Collection[str]
+) -> dict[str, WeeklyWindows]:
+    """Active weekly windows of each provider, by weekday name, in one query."""
+    weekly: dict[str, WeeklyWindows] = {pid: defaultdict(list) for pid in provider_user_ids}
+    if not provider_user_ids:
+        return weekly
+    rows = session.execute(
+        sa.select(
+            ProviderProfile.user_id,
+            ProviderAvailability.day_of_week,
+            as_text(ProviderAvailability.start_time),
+            as_text(ProviderAvailability.end_time),
+        )
+        .join(ProviderProfile, ProviderProfile.id == ProviderAvailability.provider_id)
+        .where(
+            ProviderProfile.user_id.in_(list(provider_user_ids)),
+            ProviderAvailability.is_active.is_(True),
+        )
+    )
+    for user_id, weekday, start, end in rows:
+        weekly[user_id][weekday].append(window_of(start, end))
+    return weekly
+
+
+def load_bookings(
+    session: Session, provider_user_ids: Collection[str], first: date, last: date
+) -> dict[str, dict[date, list[Booking]]]:
+    """Live bookings of each provider from `first` to `last` (inclusive), by day, in one query."""
+    found: dict[str, dict[date, list[Booking]]] = {
+        pid: defaultdict(list) for pid in provider_user_ids
+    }
+    if not provider_user_ids:
+        return found
+    rows = session.execute(
+        sa.select(
+            Appointment.provider_id,
+            as_text(Appointment.date),
+            as_text(Appointment.start_time),
+            Appointment.duration,
+        ).where(
+            Appointment.provider_id.in_(list(provider_user_ids)),
+            Appointment.date.between(first, last),
+            live_bookings(),
+        )
+    )
+    for provider_id, day, start, duration in rows:
+        found[provider_id][date.fromisoformat(day)].append(booking_of(start, duration))
+    return found
+
+
+def next_available_dates(
+    session: Session, provider_user_ids: Collection[str], now: datetime, zone: ZoneInfo
+) -> dict[str, date | None]:
+    """Each provider's first day, today to the booking horizon, with a free slot for a visit
+    of the default length: two queries for all of them, the days walked in memory."""
+    today = clinic_today(now, zone)
+    weekly = load_weekly_windows(session, provider_user_ids)
+    bookings = load_bookings(session, provider_user_ids, today, booking_horizon(today))
+    return {
+        pid: first_free_day(weekly[pid], bookings[pid], DEFAULT_DURATION_MINUTES, now, zone)
+        for pid in provider_user_ids
+    }
+
+
+def available_slots(
+    session: Session,
+    provider_user_id: str,
+    day: date,
+    duration_minutes: int,
+    now: datetime,
+    zone: ZoneInfo,
+) -> list[time] | None:
+    """The provider's free start times on `day`, or None when there is no such provider."""
+    provider_day = load_day(session, provider_user_id, day)
+    if provider_day is None:
+        return None
+    return free_slots(provider_day.windows, provider_day.bookings, day, duration_minutes, now, zone)
 
 
 def primary_location(session: Session, profile: ProviderProfile) -> str | None:

@@ -9,12 +9,15 @@ across daylight-saving changes.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 SLOT_GRID_MINUTES = 30
+# Visit length assumed by search's `date` filter and `nextAvailableDate` (the plan's default).
+DEFAULT_DURATION_MINUTES = 30
 BOOKING_HORIZON_MONTHS = 6
 RESCHEDULE_NOTICE = timedelta(hours=2)
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -65,6 +68,7 @@ def clinic_today(now: datetime, zone: ZoneInfo) -> date:
     return now.astimezone(zone).date()
 
 
+@functools.lru_cache(maxsize=64)
 def booking_horizon(today: date) -> date:
     """The last day that may be booked: six months ahead."""
     return add_months(today, BOOKING_HORIZON_MONTHS)
@@ -85,8 +89,46 @@ def starts_at(day: date, start: time, zone: ZoneInfo) -> datetime:
 
 def overlaps(start_a: time, minutes_a: int, start_b: time, minutes_b: int) -> bool:
     """Do [a, a+minutes_a) and [b, b+minutes_b) share any minute?"""
-    a, b = _minutes(start_a), _minutes(start_b)
+    return _overlaps(_minutes(start_a), minutes_a, _minutes(start_b), minutes_b)
+
+
+def _overlaps(a: int, minutes_a: int, b: int, minutes_b: int) -> bool:
     return a < b + minutes_b and b < a + minutes_a
+
+
+@functools.lru_cache(maxsize=256)
+def _past_grid_minutes(day: date, now_utc: datetime, zone: ZoneInfo) -> frozenset[int]:
+    """The grid starts of `day` (minutes after midnight) that are not after `now_utc`.
+
+    Cached because one search asks it of every candidate provider with the same `now`."""
+    return frozenset(
+        m for m in range(0, 24 * 60, SLOT_GRID_MINUTES) if starts_at(day, _time(m), zone) <= now_utc
+    )
+
+
+def _open_starts(
+    windows: Iterable[Window],
+    bookings: Iterable[Booking],
+    day: date,
+    duration_minutes: int,
+    now: datetime,
+    zone: ZoneInfo,
+) -> Iterator[time]:
+    """Each start passing the rule, window by window (overlapping windows may repeat one)."""
+    today = clinic_today(now, zone)
+    if not within_booking_horizon(day, today):
+        return
+    taken = [(_minutes(b.start), b.duration_minutes) for b in bookings]
+    # Only today can hold past starts: a later clinic date is later in real time too.
+    past = _past_grid_minutes(day, now.astimezone(UTC), zone) if day == today else frozenset()
+    for window in windows:
+        first = -(-_minutes(window.start) // SLOT_GRID_MINUTES) * SLOT_GRID_MINUTES
+        for begin in range(first, _minutes(window.end) - duration_minutes + 1, SLOT_GRID_MINUTES):
+            if begin in past or any(
+                _overlaps(begin, duration_minutes, b, length) for b, length in taken
+            ):
+                continue
+            yield _time(begin)
 
 
 def free_slots(
@@ -99,20 +141,20 @@ def free_slots(
 ) -> list[time]:
     """Start times on the 30-minute grid where `duration_minutes` fits inside one window,
     overlaps no booking, starts after `now`, and `day` is within the booking horizon."""
-    if not within_booking_horizon(day, clinic_today(now, zone)):
-        return []
-    taken = list(bookings)
-    found: set[time] = set()
-    for window in windows:
-        first = -(-_minutes(window.start) // SLOT_GRID_MINUTES) * SLOT_GRID_MINUTES
-        for begin in range(first, _minutes(window.end) - duration_minutes + 1, SLOT_GRID_MINUTES):
-            start = _time(begin)
-            if any(overlaps(start, duration_minutes, b.start, b.duration_minutes) for b in taken):
-                continue
-            if starts_at(day, start, zone) <= now.astimezone(UTC):
-                continue
-            found.add(start)
-    return sorted(found)
+    return sorted(set(_open_starts(windows, bookings, day, duration_minutes, now, zone)))
+
+
+def has_free_slot(
+    windows: Iterable[Window],
+    bookings: Iterable[Booking],
+    day: date,
+    duration_minutes: int,
+    now: datetime,
+    zone: ZoneInfo,
+) -> bool:
+    """`free_slots(...) != []`, stopping at the first free start (search asks this of
+    every candidate provider)."""
+    return next(_open_starts(windows, bookings, day, duration_minutes, now, zone), None) is not None
 
 
 def is_free_slot(
@@ -141,7 +183,7 @@ def first_free_day(
     day, last = today, booking_horizon(today)
     while day <= last:
         windows = weekly_windows.get(WEEKDAY_NAMES[day.weekday()], ())
-        if windows and free_slots(
+        if windows and has_free_slot(
             windows, bookings_by_day.get(day, ()), day, duration_minutes, now, zone
         ):
             return day

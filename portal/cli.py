@@ -43,6 +43,7 @@ def _db_seed(args: argparse.Namespace) -> int:
             demo_password=settings.demo_password,
             today=clinic_today(settings.clinic_zone),
             providers=args.providers,
+            appointments=args.appointments,
         ),
         attempts=1,
     )
@@ -140,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed = db_commands.add_parser("seed", help="add the demo data (idempotent)")
     seed.add_argument(
         "--providers", type=int, default=24, help="number of providers to have (default 24)"
+    )
+    seed.add_argument(
+        "--appointments",
+        type=int,
+        default=0,
+        help="also generate this many bookings by generated patients (scale tests; default 0)",
     )
     seed.set_defaults(func=_db_seed)
 

@@ -26,6 +26,7 @@ from models import (
 )
 from models.providers import SPECIALTY_NAMES, WEEKDAYS
 from portal.sample_files import pdf_document, png_image
+from portal.seed_scale import seed_generated_appointments
 from portal.storage import Storage, new_storage_key
 from security.passwords import hash_password
 
@@ -443,11 +444,16 @@ def seed(
     demo_password: str,
     today: date,
     providers: int = DEFAULT_PROVIDERS,
+    appointments: int = 0,
 ) -> SeedReport:
-    """Add whatever part of the demo data is missing. The caller commits."""
+    """Add whatever part of the demo data is missing. The caller commits.
+
+    `appointments` > 0 also generates that many bookings of generated patients (scale tests).
+    """
     report = SeedReport()
     seed_providers(session, max(providers, 1), demo_password, report)
     session.flush()
+    report.appointments += seed_generated_appointments(session, appointments, today)
     demo_hash = hash_password(demo_password)
     for email, role, first, last in STAFF:
         _ensure_user(session, email, role, first, last, demo_hash, report)
