@@ -15,6 +15,7 @@ from openapi import SPEC_PATH
 from portal import http_errors, limits
 from portal.db import Database
 from portal.middleware import RequestContextMiddleware
+from portal.request_log import RequestObservationMiddleware
 from portal.runtime import Services
 from portal.settings import Settings, load_settings
 from portal.storage import storage_from_settings
@@ -35,7 +36,11 @@ def _handler_for(name: str):  # type: ignore[no-untyped-def]
 def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
-        db=Database.from_url(settings.database_url, pool_size=settings.database_pool_size),
+        db=Database.from_url(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            replica_url=settings.database_replica_url,
+        ),
         tokens=TokenService(settings.signing_secret, settings.jwt_expiration),
         storage=storage_from_settings(settings),
     )
@@ -67,6 +72,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         services=services,
     )
+    # Added after RequestContextMiddleware, so it runs inside it and sees the request id.
+    app.add_middleware(RequestObservationMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.app.teardown_request(services.db.close_request_session)
     limits.install(app.app, settings)
     app.app.extensions["portal"] = services

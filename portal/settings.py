@@ -91,6 +91,9 @@ class Settings(BaseSettings):
 
     validate_responses: bool | None = None
 
+    metrics_token: str | None = None
+    log_format: Literal["json", "text"] = "json"
+
     clinic_timezone: str = "America/New_York"
     demo_password: str = "portal-demo-2025"
 
