@@ -180,6 +180,8 @@ def running_server(db: LoadDatabase, workers: int, log_name: str) -> Iterator[Se
         "RATE_LIMIT_MAX_REQUESTS": "1000000",
         "RATE_LIMIT_AUTH_MAX": "1000000",
         "RATE_LIMIT_BOOKING_MAX": "1000000",
+        # counters shared by the workers, as in production (README "Production serving")
+        "RATE_LIMIT_STORAGE_URL": os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/0"),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     RESULTS.mkdir(parents=True, exist_ok=True)

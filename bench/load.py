@@ -11,7 +11,6 @@ makes a miss fail the run too (off by default: both cores are shared with the lo
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import os
@@ -30,20 +29,30 @@ P95_TARGET_MS = 200
 P95_SEARCH_TARGET_MS = 500
 P95_AIM_MS = 50
 DOWNLOAD_TARGET_MS = 2000
+FLOW_ORDER = {
+    name: index
+    for index, name in enumerate(
+        [
+            "login", "search providers", "available slots", "book", "list appointments",
+            "reschedule", "cancel", "list records", "download", "download 10 MB",
+        ]
+    )
+}  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--duration", type=int, default=60, help="seconds of load")
-    parser.add_argument("--spawn-rate", type=float, default=20)
+    # Logins (argon2, deliberately slow) are spread over the first seconds, as real ones would be.
+    parser.add_argument("--spawn-rate", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     prefix = RESULTS / "locust"
-    bookings_file = RESULTS / "bookings.json"
-    bookings_file.unlink(missing_ok=True)
+    outcomes_file = RESULTS / "outcomes.json"
+    outcomes_file.unlink(missing_ok=True)
     with load_database(args.users) as db, running_server(db, args.workers, "server.log") as server:
         print(f"load: {args.users} patients for {args.duration}s against {server.base_url}")
         locust = subprocess.run(
@@ -62,8 +71,8 @@ def main() -> int:
                 f"{args.duration}s",
                 "--host",
                 server.base_url,
-                "--csv",
-                str(prefix),
+                "--json-file",
+                str(prefix) + "_final",
                 "--only-summary",
                 "--loglevel",
                 "WARNING",
@@ -71,13 +80,13 @@ def main() -> int:
                 "10",
             ],
             cwd=ROOT,
-            env={**os.environ, "LOAD_BOOKINGS_FILE": str(bookings_file), "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "LOAD_OUTCOMES_FILE": str(outcomes_file), "PYTHONPATH": str(ROOT)},
             check=False,
         )
         server_metrics = fetch_metrics(server)
-        bookings = json.loads(bookings_file.read_text()) if bookings_file.exists() else {}
-        checks = check_database(db.url, bookings)
-    endpoints = read_locust(prefix)
+        outcomes = json.loads(outcomes_file.read_text()) if outcomes_file.exists() else {}
+        checks = check_database(db.url, outcomes.get("bookings", {}))
+    endpoints = read_locust(prefix, outcomes.get("failures", {}), args.duration)
     report = build_report(args, endpoints, checks, server_metrics, locust.returncode)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     markdown = to_markdown(report)
@@ -86,39 +95,43 @@ def main() -> int:
     return 0 if report["passed"] else 1
 
 
-def read_locust(prefix: Path) -> list[dict[str, Any]]:
-    """Per-endpoint statistics from locust's CSV files; failures grouped by HTTP status."""
-    failures: dict[str, dict[str, int]] = {}
-    failures_csv = Path(f"{prefix}_failures.csv")
-    if failures_csv.exists():
-        with failures_csv.open() as handle:
-            for row in csv.DictReader(handle):
-                match = re.search(r"HTTP (\d{3})", row["Error"])
-                status = match.group(1) if match else "connection"
-                by_status = failures.setdefault(row["Name"], {})
-                by_status[status] = by_status.get(status, 0) + int(row["Occurrences"])
+def read_locust(
+    prefix: Path, failures: dict[str, dict[str, int]], seconds: float
+) -> list[dict[str, Any]]:
+    """Per-endpoint statistics from locust's final JSON; failures by status from the
+    locustfile's own count."""
+    # The final JSON has every request (the CSV stats can miss those answered while stopping).
+    entries = json.loads(Path(f"{prefix}_final.json").read_text())
     endpoints = []
-    with Path(f"{prefix}_stats.csv").open() as handle:
-        for row in csv.DictReader(handle):
-            if row["Name"] == "Aggregated":
-                continue
-            endpoints.append(
-                {
-                    "name": row["Name"],
-                    "method": row["Type"],
-                    "requests": int(row["Request Count"]),
-                    "failures": failures.get(row["Name"], {}),
-                    "p50_ms": _number(row["50%"]),
-                    "p95_ms": _number(row["95%"]),
-                    "p99_ms": _number(row["99%"]),
-                    "rps": round(float(row["Requests/s"]), 1),
-                }
-            )
-    return endpoints
+    for entry in entries:
+        endpoints.append(
+            {
+                "name": entry["name"],
+                "method": entry["method"],
+                "requests": entry["num_requests"],
+                "failures": failures.get(entry["name"], {}),
+                "p50_ms": percentile(entry["response_times"], 0.50),
+                "p95_ms": percentile(entry["response_times"], 0.95),
+                "p99_ms": percentile(entry["response_times"], 0.99),
+                "rps": round(entry["num_requests"] / seconds, 1),  # over the whole run
+            }
+        )
+    return sorted(endpoints, key=lambda e: FLOW_ORDER.get(e["name"], len(FLOW_ORDER)))
 
 
-def _number(text: str) -> float | None:
-    return None if text in ("", "N/A") else float(text)
+def percentile(response_times: dict[str, int], fraction: float) -> float | None:
+    """The response time (ms) below which `fraction` of requests fall, from locust's
+    {rounded ms: count} histogram."""
+    counts = sorted((float(ms), n) for ms, n in response_times.items())
+    total = sum(n for _, n in counts)
+    if not total:
+        return None
+    seen = 0
+    for ms, n in counts:
+        seen += n
+        if seen >= fraction * total:
+            return ms
+    return counts[-1][0]
 
 
 def check_database(url: str, bookings: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 slots, books, lists, reschedules and cancels, then lists records and downloads an attachment.
 
 Run by `bench/load.py` (`make load`); the patients are the `load-patient-NNN` accounts it adds.
-Every successful booking is written to LOAD_BOOKINGS_FILE at the end, for the database checks.
+Every successful booking and every failure (by status) is written to LOAD_OUTCOMES_FILE at the
+end, for the report and the database checks.
 An endpoint that answers an unexpected status (501 while it is not implemented) counts as a
 failure named `HTTP <status>` and ends that round of the flow.
 """
@@ -27,6 +28,8 @@ SPECIALTIES = ["family_medicine", "internal_medicine", "cardiology", "pediatrics
 _numbers = itertools.count(1)
 _lock = threading.Lock()
 bookings: dict[str, dict[str, Any]] = {}  # appointment id -> what the server confirmed
+failures: dict[str, dict[str, int]] = {}  # request name -> {status: count}, kept here because
+# locust's own failure CSV can miss requests answered while the run stops
 
 
 class FlowStopped(Exception):
@@ -64,6 +67,10 @@ class Patient(FastHttpUser):
                 response.success()
                 return response
             response.failure(f"HTTP {response.status_code}")
+            status = str(response.status_code or "connection")
+            with _lock:
+                by_status = failures.setdefault(name, {})
+                by_status[status] = by_status.get(status, 0) + 1
             return None
 
     def _require(self, response: Any) -> Any:
@@ -194,8 +201,8 @@ class Patient(FastHttpUser):
 
 
 @events.quitting.add_listener
-def _write_bookings(environment: Any, **_kwargs: Any) -> None:
-    path = os.environ.get("LOAD_BOOKINGS_FILE")
+def _write_outcomes(environment: Any, **_kwargs: Any) -> None:
+    path = os.environ.get("LOAD_OUTCOMES_FILE")
     if path:
         with open(path, "w", encoding="utf-8") as handle:
-            json.dump(bookings, handle, indent=1)
+            json.dump({"bookings": bookings, "failures": failures}, handle, indent=1)
