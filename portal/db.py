@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.errors import ServiceUnavailable
+from portal.query_metrics import instrument_engine
 
 logger = logging.getLogger("portal.db")
 
@@ -95,8 +96,6 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 20, replica_url: str | None = None) -> Database:
-        from portal.query_metrics import instrument_engine
-
         engine = create_db_engine(url, pool_size=pool_size)
         instrument_engine(engine, "primary")
         replica = None

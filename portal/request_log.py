@@ -60,17 +60,24 @@ class RequestObservationMiddleware:
         scope.setdefault("extensions", {})
         started = time.perf_counter()
         status = 500  # if the app raises before answering, the server answers 500
+        recorded = False
 
         async def observe(message: Message) -> None:
-            nonlocal status
+            nonlocal status, recorded
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Recorded before the last byte leaves: a client that has its answer finds
+                # the request already counted in /metrics, whichever worker it asks.
+                recorded = True
+                self._record(scope, status, time.perf_counter() - started)
             await send(message)
 
         try:
             await self.app(scope, receive, observe)
         finally:
-            self._record(scope, status, time.perf_counter() - started)
+            if not recorded:
+                self._record(scope, status, time.perf_counter() - started)
 
     @staticmethod
     def _record(scope: Scope, status: int, seconds: float) -> None:
