@@ -89,10 +89,9 @@ class Patient(FastHttpUser):
             response = self._require(
                 self._call(
                     "GET",
-                    f"/api/providers/{provider_id}/available-slots",
+                    f"/api/providers/{provider_id}/available-slots?date={day.isoformat()}",
                     "available slots",
                     {200},
-                    params={"date": day.isoformat()},
                 )
             )
             slots = response.json()["slots"]

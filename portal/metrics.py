@@ -23,6 +23,9 @@ from prometheus_client import (
 from prometheus_client import multiprocess as prometheus_multiprocess
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+if os.environ.get(MULTIPROC_ENV):
+    # prometheus-client opens its sample files there as metrics are created, below
+    os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
 disable_created_metrics()  # one `_created` gauge per label set doubles a scrape for nothing
 # The classic text format every Prometheus version reads; the spec names this exact type.
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
