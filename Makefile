@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format install migrate seed clean bench-providers
+.PHONY: run test lint format install migrate seed clean bench-providers load load-short bench profile install-load
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,23 @@ format: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# Performance (README "Performance and production serving"). Need MariaDB on 127.0.0.1:3306
+# (or LOAD_MYSQL_URL); each run creates and drops its own database.
+$(BIN)/.installed-load: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,load]'
+	touch $@
+
+install-load: $(BIN)/.installed-load
+
+load: install-load
+	$(BIN)/python -m bench.load --users $(or $(USERS),100) --duration $(or $(DURATION),60)
+
+load-short: install-load
+	$(BIN)/python -m bench.load --users 20 --duration 20
+
+bench: install-load
+	$(BIN)/python -m bench.floor
+
+profile: install-load
+	$(BIN)/python -m bench.profile

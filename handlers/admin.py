@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from handlers.formats import NO_STORE, iso_datetime, page_headers, pagination
+from handlers.formats import iso_datetime, page_headers, pagination
 from models.audit import AuditFilters, AuditLog, search_audit_logs
 from portal.errors import ValidationFailed
 from portal.runtime import services
@@ -77,4 +77,4 @@ def list_audit_logs(
         "data": [audit_entry_json(e) for e in entries],
         "pagination": pagination(page, limit, total),
     }
-    return body, 200, page_headers(page, limit, total, **NO_STORE)
+    return body, 200, page_headers(page, limit, total)

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from handlers import appointment_json
-from handlers.formats import NO_STORE, page_headers, pagination
+from handlers.formats import page_headers, pagination
 from models import appointment_queries, booking
 from models.base import utcnow
 from models.scheduling import parse_time_of_day
@@ -45,7 +45,7 @@ def list_appointments(
         "data": [appointment_json.listed(row) for row in rows],
         "pagination": pagination(page, limit, total),
     }
-    return body, 200, page_headers(page, limit, total, **NO_STORE)
+    return body, 200, page_headers(page, limit, total)
 
 
 def get_appointment(id_: str, token_info: dict[str, Any]) -> Response:
@@ -54,7 +54,7 @@ def get_appointment(id_: str, token_info: dict[str, Any]) -> Response:
         raise NotFound("Appointment not found")
     identity = Identity.from_token_info(token_info)
     require_appointment_viewer(identity, row.appointment.patient_id, row.appointment.provider_id)
-    return appointment_json.detail(row), 200, NO_STORE
+    return appointment_json.detail(row), 200
 
 
 def create_appointment(body: dict[str, Any], token_info: dict[str, Any]) -> Response:
@@ -74,7 +74,7 @@ def create_appointment(body: dict[str, Any], token_info: dict[str, Any]) -> Resp
     appointment = current.db.run(
         lambda session: booking.book(session, identity.user_id, request, clock, meeting_base)
     )
-    headers = {"Location": f"/api/appointments/{appointment.id}", **NO_STORE}
+    headers = {"Location": f"/api/appointments/{appointment.id}"}
     return appointment_json.booked(appointment), 201, headers
 
 
@@ -90,7 +90,7 @@ def reschedule_appointment(
             session, identity, id_, day, start, body.get("reason"), clock
         )
     )
-    return appointment_json.booked(appointment), 200, NO_STORE
+    return appointment_json.booked(appointment), 200
 
 
 def cancel_appointment(
@@ -103,4 +103,4 @@ def cancel_appointment(
     appointment = services().db.run(
         lambda session: booking.cancel(session, identity, id_, body["reason"], clock)
     )
-    return appointment_json.cancelled(appointment), 200, NO_STORE
+    return appointment_json.cancelled(appointment), 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.formats import NO_STORE, iso_datetime
+from handlers.formats import iso_datetime
 from models import consents
 from models.base import utcnow
 from models.consents import PatientConsent
@@ -29,7 +29,7 @@ def list_consents(token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict
     policy.require_patient(identity, "Only patients have consents")
     found = consents.list_consents(services().db.session(), identity.user_id)
     audit.note(resource_id=identity.user_id, details={"count": len(found)})
-    return {"data": [consent_json(c) for c in found]}, 200, NO_STORE
+    return {"data": [consent_json(c) for c in found]}, 200
 
 
 def grant_consent(
@@ -45,7 +45,7 @@ def grant_consent(
         audit.note(resource_id=consent.id, details={"type": consent.consent_type})
         return consent
 
-    return consent_json(services().db.run(work)), 201, NO_STORE
+    return consent_json(services().db.run(work)), 201
 
 
 def revoke_consent(
@@ -60,4 +60,4 @@ def revoke_consent(
         audit.note(details={"type": consent.consent_type})
         return consent
 
-    return consent_json(services().db.run(work)), 200, NO_STORE
+    return consent_json(services().db.run(work)), 200

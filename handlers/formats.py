@@ -35,9 +35,6 @@ def page_headers(page: int, limit: int, total: int, **extra: str) -> dict[str, A
     return {"X-Total-Count": str(total), "X-Page": str(page), "X-Per-Page": str(limit), **extra}
 
 
-NO_STORE = {"Cache-Control": "no-store"}
-
-
 _UNSAFE_IN_FILENAME = re.compile(r'[\x00-\x1f\x7f"\\/;]')
 
 

@@ -8,7 +8,6 @@ from typing import Any
 import flask
 
 from handlers.formats import (
-    NO_STORE,
     content_disposition,
     iso_date,
     iso_datetime,
@@ -88,7 +87,7 @@ def list_medical_records(
         limit,
     )
     body = {"data": [record_json(r) for r in rows], "pagination": pagination(page, limit, total)}
-    return body, 200, page_headers(page, limit, total, **NO_STORE)
+    return body, 200, page_headers(page, limit, total)
 
 
 def download_attachment(
@@ -107,7 +106,6 @@ def download_attachment(
             "Content-Length": str(attachment.file_size),
             "Content-Disposition": content_disposition(attachment.file_name),
             "X-Content-Type-Options": "nosniff",
-            **NO_STORE,
         },
         direct_passthrough=True,  # hand the iterator to the server as is: no buffering
     )
@@ -125,4 +123,4 @@ def upload_attachment(
         file,
         current.settings.max_upload_bytes,
     )
-    return attachment_json(attachment), 201, dict(NO_STORE)
+    return attachment_json(attachment), 201

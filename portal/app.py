@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import re
 
+import flask
 from connexion import FlaskApp
+from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
@@ -15,6 +17,7 @@ from openapi import SPEC_PATH
 from portal import http_errors, limits
 from portal.db import Database
 from portal.middleware import RequestContextMiddleware, install_request_id_logging
+from portal.request_log import RequestObservationMiddleware
 from portal.runtime import Services
 from portal.settings import Settings, load_settings
 from portal.storage import storage_from_settings
@@ -59,7 +62,11 @@ def phi_keyring(settings: Settings) -> phi.Keyring:
 
 def build_services(settings: Settings) -> Services:
     phi.use_keyring(phi_keyring(settings))
-    db = Database.from_url(settings.database_url, pool_size=settings.database_pool_size)
+    db = Database.from_url(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        replica_url=settings.database_replica_url,
+    )
     db.hooks.append(audit.AUDIT_HOOK)
     return Services(
         settings=settings,
@@ -76,7 +83,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         logger.warning("JWT_SECRET is not set: using the public development secret")
 
     install_request_id_logging()
-    app = FlaskApp(__name__, specification_dir=SPEC_PATH.parent)
+    # connexion's default jsonifier indents by 2: bigger bodies and slower dumps, for no reader.
+    compact_json = Jsonifier(flask.json, separators=(",", ":"))
+    app = FlaskApp(__name__, specification_dir=SPEC_PATH.parent, jsonifier=compact_json)
     app.add_api(
         SPEC_PATH.name,
         resolver=AuditingResolver(function_resolver=_handler_for),
@@ -109,6 +118,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     # After the security scheme (it needs the verified claims), before body validation.
     app.add_middleware(CsrfMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
+    # Added after RequestContextMiddleware, so it runs inside it and sees the request id.
+    app.add_middleware(RequestObservationMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.app.teardown_request(services.db.close_request_session)
     limits.install(app, settings)
     app.app.extensions["portal"] = services

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 from portal.middleware import install_request_id_logging
 from portal.settings import SettingsError, load_settings
@@ -99,26 +104,58 @@ def _retention_run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """N uvicorn worker processes sharing one listening socket, metrics merged across them."""
     import uvicorn
 
+    from portal.logs import configure_logging
+
     settings = load_settings()
-    uvicorn.run(
-        "portal.asgi:app",
-        host=args.host,
-        port=args.port or settings.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        # Client addresses come from X-Forwarded-For only behind TRUSTED_PROXIES (portal.limits);
-        # uvicorn's own handling would trust any local proxy.
-        proxy_headers=False,
-    )
+    configure_logging(settings.log_level, json_format=settings.log_format == "json")
+    with _metrics_dir(args.workers):
+        uvicorn.run(
+            "portal.asgi:app",
+            host=args.host,
+            port=args.port or settings.port,
+            workers=args.workers,
+            log_level=settings.log_level.lower(),
+            # portal.asgi configures logging (JSON) in every worker; uvicorn's own config would
+            # replace it, and its access log would duplicate our request lines.
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            # Client addresses come from X-Forwarded-For only behind TRUSTED_PROXIES
+            # (portal.limits); uvicorn's own handling would trust any local proxy.
+            proxy_headers=False,
+        )
     return 0
 
 
-def _ensure_sqlite_dir(url: str) -> None:
-    from pathlib import Path
+@contextmanager
+def _metrics_dir(workers: int) -> Iterator[None]:
+    """Give prometheus-client a directory shared by the workers (PROMETHEUS_MULTIPROC_DIR),
+    emptied at start: samples of an earlier run must not be counted again."""
+    from portal.metrics import MULTIPROC_ENV
 
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    if workers <= 1:
+        yield  # one process: its own registry is the whole server
+        return
+    created = tempfile.mkdtemp(prefix="portal-metrics-")
+    os.environ[MULTIPROC_ENV] = created  # inherited by the worker processes uvicorn spawns
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(created, ignore_errors=True)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)

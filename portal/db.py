@@ -1,9 +1,11 @@
 """Engine, sessions and transactions.
 
-Reads use the request's session (`Database.session()`), closed when the request ends. A use case
+Reads use the request's session (`Database.session()`), closed when the request ends; when a
+replica is configured (DATABASE_REPLICA_URL) that session reads from it. A use case
 that changes data runs as one unit of work through `Database.run(work)`: one transaction,
 committed on success, rolled back on error, and retried a bounded number of times when the
-database reports a deadlock, a lock wait timeout or (SQLite) a busy database.
+database reports a deadlock, a lock wait timeout or (SQLite) a busy database. Units of work
+always run on the primary, reads inside them included (a booking must see committed rows).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.errors import ServiceUnavailable
+from portal.query_metrics import instrument_engine
 
 logger = logging.getLogger("portal.db")
 
@@ -90,26 +93,36 @@ class TransactionHook(Protocol):
 class Database:
     """One per app: the engine, a session factory, and the unit-of-work runner."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, replica: sa.Engine | None = None) -> None:
         self.engine = engine
         self.hooks: list[TransactionHook] = []
+        self.replica = replica
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Request-scoped reads (lists, search, slots) may lag a little behind on a replica.
+        self._read_sessions = sessionmaker(replica or engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(
             engine.execution_options(write=True), expire_on_commit=False
         )
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 20) -> Database:
-        return cls(create_db_engine(url, pool_size=pool_size))
+    def from_url(cls, url: str, *, pool_size: int = 20, replica_url: str | None = None) -> Database:
+        engine = create_db_engine(url, pool_size=pool_size)
+        instrument_engine(engine, "primary")
+        replica = None
+        if replica_url:
+            replica = create_db_engine(replica_url, pool_size=pool_size)
+            instrument_engine(replica, "replica")
+        return cls(engine, replica)
 
     def new_session(self) -> Session:
         return self._sessions()
 
     def session(self) -> Session:
-        """The current request's session (created on first use, closed at request end)."""
+        """The current request's read session (created on first use, closed at request end);
+        bound to the replica when there is one."""
         session = flask.g.get("db_session")
         if session is None:
-            session = flask.g.db_session = self._sessions()
+            session = flask.g.db_session = self._read_sessions()
         return session
 
     def run(self, work: Callable[[Session], T], *, attempts: int = 4) -> T:
@@ -163,3 +176,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica is not None:
+            self.replica.dispose()

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     audit_log_retention_days: int = Field(2190, ge=2190)
     refresh_token_retention_days: int = Field(30, ge=0)
     cancelled_appointment_retention_days: int = Field(365, ge=1)
+    metrics_token: str | None = None
+    log_format: Literal["json", "text"] = "json"
 
     clinic_timezone: str = "America/New_York"
     virtual_meeting_base_url: str = "https://meet.portal.example/visit"

@@ -1,10 +1,11 @@
-"""The bearer check the spec's security scheme calls (`x-bearerInfoFunc`) on every request."""
+"""The bearer checks the spec's security schemes call (`x-bearerInfoFunc`) on every request."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from portal.errors import AuthenticationFailed
+from portal.errors import AuthenticationFailed, NotFound
 from portal.runtime import services
 from security.tokens import InvalidToken
 
@@ -16,3 +17,13 @@ def bearer_info(token: str) -> dict[str, Any]:
     except InvalidToken as exc:
         raise AuthenticationFailed(str(exc)) from None
     return claims
+
+
+def metrics_token_info(token: str) -> dict[str, Any]:
+    """The monitoring system's static token (METRICS_TOKEN); without one, /metrics is off."""
+    expected = services().settings.metrics_token
+    if not expected:
+        raise NotFound("Metrics are not enabled")
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise AuthenticationFailed("Invalid metrics token")
+    return {"scope": "metrics"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import sqlalchemy as sa
 
@@ -36,3 +38,25 @@ def test_production_without_secret_exits_with_a_clear_message(
 def test_serve_options_parse() -> None:
     args = build_parser().parse_args(["serve", "--host", "0.0.0.0", "--port", "8080"])
     assert (args.host, args.port, args.workers) == ("0.0.0.0", 8080, 1)
+
+
+def test_serve_with_workers_shares_a_fresh_metrics_directory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from portal.cli import _metrics_dir
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    with _metrics_dir(1):
+        assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # one process: its own registry
+    with _metrics_dir(2):
+        created = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        assert os.path.isdir(created)
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    assert not os.path.exists(created)
+
+    given = tmp_path / "metrics"
+    given.mkdir()
+    (given / "counter_123.db").write_bytes(b"stale")
+    (given / "keep.txt").write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(given))
+    with _metrics_dir(2):
+        assert sorted(p.name for p in given.iterdir()) == ["keep.txt"]  # old samples gone
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(given)

@@ -1,0 +1,245 @@
+"""What `make load` and `make bench` share: a throw-away MariaDB database with the demo data and
+simulated patients, and the real server (`portal serve --workers N`) started on it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PORTS = range(3700, 3800)
+DEFAULT_SERVER = "mysql+pymysql://root@127.0.0.1:3306/test"
+LOAD_PASSWORD = "load-test-password-2025"
+LARGE_FILE_BYTES = 10 * 1024 * 1024
+LARGE_EVERY = 20  # every 20th simulated patient also has a 10 MB attachment
+
+
+def load_patient_email(number: int) -> str:
+    return f"load-patient-{number:03d}@example.com"
+
+
+@dataclass
+class LoadDatabase:
+    url: str
+    storage_path: Path
+    patients: int
+
+
+# One run's keys: the seed writes with them, the production-mode server reads with them.
+LOAD_PHI_KEYS = "load:" + base64.b64encode(os.urandom(32)).decode()
+LOAD_STORAGE_KEY = os.urandom(32).hex()
+
+
+def mysql_server_url() -> str:
+    return os.environ.get("LOAD_MYSQL_URL") or os.environ.get("TEST_MYSQL_URL") or DEFAULT_SERVER
+
+
+@contextmanager
+def load_database(patients: int) -> Iterator[LoadDatabase]:
+    """A new MariaDB database (dropped afterwards unless KEEP_LOAD_DB=1), migrated and seeded."""
+    server = sa.engine.make_url(mysql_server_url())
+    name = f"portal_load_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server.set(database=None))
+    with admin.connect() as connection:
+        connection.exec_driver_sql(
+            f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        )
+    url = server.set(database=name).render_as_string(hide_password=False)
+    storage = Path(tempfile.mkdtemp(prefix="portal-load-files-"))
+    try:
+        _prepare(url, storage, patients)
+        yield LoadDatabase(url, storage, patients)
+    finally:
+        if os.environ.get("KEEP_LOAD_DB") != "1":
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+            subprocess.run(["rm", "-rf", str(storage)], check=False)
+        else:
+            print(f"kept database {name} and files in {storage}")
+        admin.dispose()
+
+
+def _prepare(url: str, storage_path: Path, patients: int) -> None:
+    from portal import migrate
+    from portal.app import build_services
+    from portal.seed import clinic_today, seed
+    from portal.settings import load_settings
+
+    settings = load_settings(
+        app_env="development",
+        database_url=url,
+        storage_path=str(storage_path),
+        phi_encryption_keys=LOAD_PHI_KEYS,
+        storage_encryption_key=LOAD_STORAGE_KEY,
+    )
+    migrate.upgrade(url)
+    current = build_services(settings)
+    today = clinic_today(settings.clinic_zone)
+    current.db.run(
+        lambda session: seed(
+            session, current.storage, demo_password=settings.demo_password, today=today
+        ),
+        attempts=1,
+    )
+    current.db.run(lambda session: _add_patients(session, current.storage, patients, today))
+    current.db.dispose()
+
+
+def _add_patients(session, storage, count: int, today) -> None:  # type: ignore[no-untyped-def]
+    """`count` patients sharing one password hash, each with one record and a small PDF; every
+    LARGE_EVERY-th also with a 10 MB file (the plan's download target)."""
+    from models import MedicalRecord, MedicalRecordAttachment, User
+    from portal.sample_files import pdf_document
+    from portal.storage import new_storage_key
+    from security.passwords import hash_password
+
+    password_hash = hash_password(LOAD_PASSWORD)
+    doctor = session.scalar(sa.select(User.id).where(User.email == "doctor1@example.com"))
+    small = pdf_document("Lab result", ["Simulated patient", "Load test document"])
+    large = os.urandom(1024) * (LARGE_FILE_BYTES // 1024)
+    small_key, large_key = new_storage_key("records"), new_storage_key("records")
+    storage.save(small_key, [small])
+    storage.save(large_key, [large[i : i + 65536] for i in range(0, len(large), 65536)])
+    files = {
+        "small": (small_key, "lab-result.pdf", "application/pdf", small),
+        "large": (large_key, "imaging-study.dcm", "application/dicom", large),
+    }
+    for number in range(1, count + 1):
+        patient = User(
+            email=load_patient_email(number), password_hash=password_hash, role="patient",
+            first_name="Load", last_name=f"Patient{number:03d}", phone="555-0100",
+        )  # fmt: skip
+        session.add(patient)
+        session.flush()
+        kinds = ["small", "large"] if number % LARGE_EVERY == 0 else ["small"]
+        for offset, kind in enumerate(kinds):
+            record = MedicalRecord(
+                patient_id=patient.id, provider_id=doctor, type="lab_result",
+                title=f"Load test {kind} file", date=today - timedelta(days=10 + offset),
+                description="Generated by the load test", is_new=True,
+            )  # fmt: skip
+            session.add(record)
+            session.flush()
+            key, name, mime, content = files[kind]
+            attachment = MedicalRecordAttachment(
+                record_id=record.id, file_name=name, file_type=mime, file_size=len(content),
+                storage_path=key, sha256=hashlib.sha256(content).hexdigest(),
+            )  # fmt: skip
+            session.add(attachment)
+            session.flush()
+            attachment.url = (
+                f"/api/medical-records/{record.id}/attachments/{attachment.id}/download"
+            )
+
+
+def free_port() -> int:
+    wanted = os.environ.get("LOAD_PORT")
+    if wanted:
+        return int(wanted)
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise SystemExit("no free port in 3700-3799")
+
+
+@dataclass
+class Server:
+    base_url: str
+    metrics_token: str
+    process: subprocess.Popen[bytes]
+
+
+@contextmanager
+def running_server(db: LoadDatabase, workers: int, log_name: str) -> Iterator[Server]:
+    """`portal serve --workers N` in production mode on `db`, until the block ends."""
+    port = free_port()
+    token = secrets.token_urlsafe(24)
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        # the keys the data was seeded with (production refuses to start without keys)
+        "PHI_ENCRYPTION_KEYS": LOAD_PHI_KEYS,
+        "STORAGE_ENCRYPTION_KEY": LOAD_STORAGE_KEY,
+        "DATABASE_URL": db.url,
+        "DATABASE_POOL_SIZE": os.environ.get("DATABASE_POOL_SIZE", "20"),
+        "STORAGE_PATH": str(db.storage_path),
+        "METRICS_TOKEN": token,
+        "LOG_LEVEL": os.environ.get("LOAD_LOG_LEVEL", "info"),
+        # The limiter runs (its cost is part of every request) with limits a load test never
+        # reaches: 100 patients log in from one address.
+        "RATE_LIMIT_MAX_REQUESTS": "1000000",
+        "RATE_LIMIT_AUTH_MAX": "1000000",
+        "RATE_LIMIT_BOOKING_MAX": "1000000",
+        # counters shared by the workers, as in production (README "Production serving")
+        "RATE_LIMIT_STORAGE_URL": os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log = (RESULTS / log_name).open("wb")
+    command = [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", str(workers)], env=env, cwd=ROOT, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_health(base, process)
+        yield Server(base, token, process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_for_health(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with {process.returncode}; see bench/results/")
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit("the server did not answer /health within 120 s")
+
+
+def fetch_metrics(server: Server) -> str:
+    """The server's /metrics text, or "" when it does not answer in time: logins still queued
+    behind argon2 when the load stops can hold every worker thread for a while."""
+    request = urllib.request.Request(
+        f"{server.base_url}/metrics", headers={"Authorization": f"Bearer {server.metrics_token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.read().decode()
+    except OSError as exc:
+        print(f"could not read /metrics: {exc}")
+        return ""
