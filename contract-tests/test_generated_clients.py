@@ -240,17 +240,26 @@ def test_booking_flow_with_the_generated_client(client_package: ModuleType, base
     )
     assert detail.provider.id == provider.id
 
+    # the slots as they are now that the booking holds its time (and its whole duration)
+    still_free = expect(
+        portal.op("providers", "get_available_slots").sync_detailed(
+            provider.id, client=portal.client, date=day
+        ),
+        200,
+        "available slots after booking",
+    ).slots
+    assert slots[0] not in still_free and still_free
     moved = expect(
         portal.op("appointments", "reschedule_appointment").sync_detailed(
             booked.id,
             client=portal.client,
-            body=m.RescheduleRequest(date=day, time=slots[-1], reason="Work conflict"),
+            body=m.RescheduleRequest(date=day, time=still_free[-1], reason="Work conflict"),
             x_csrf_token=portal.csrf,
         ),
         200,
         "reschedule",
     )
-    assert (moved.id, moved.date, moved.time) == (booked.id, day, slots[-1])
+    assert (moved.id, moved.date, moved.time) == (booked.id, day, still_free[-1])
 
     cancelled = expect(
         portal.op("appointments", "cancel_appointment").sync_detailed(
@@ -263,6 +272,10 @@ def test_booking_flow_with_the_generated_client(client_package: ModuleType, base
         "cancel",
     )
     assert (cancelled.id, cancelled.status.value) == (booked.id, "cancelled")
+    freed = portal.op("providers", "get_available_slots").sync_detailed(
+        provider.id, client=portal.client, date=day
+    )
+    assert still_free[-1] in expect(freed, 200, "available slots after cancelling").slots
 
 
 def test_records_flow_with_the_generated_client(client_package: ModuleType, base_url: str) -> None:
