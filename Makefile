@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format install migrate seed clean bench-providers load load-short bench profile install-load
+.PHONY: run test lint format install migrate seed clean bench-providers load load-short bench profile install-load lint-spec contract
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,26 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Node tools of the contract step (Redocly CLI, openapi-typescript), pinned by package-lock.json.
+NODE_TOOLS := contract-tests/node_modules/.installed
+$(NODE_TOOLS): contract-tests/package.json contract-tests/package-lock.json
+	cd contract-tests && npm ci --no-audit --no-fund
+	touch $@
+
+# The spec: openapi-spec-validator, then Redocly CLI with the committed ruleset; zero errors.
+lint-spec: install $(NODE_TOOLS)
+	$(BIN)/openapi-spec-validator openapi/portal.yaml
+	cd contract-tests && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		npx --no-install redocly lint --config redocly.yaml ../openapi/portal.yaml
+
+# schemathesis (patient and doctor) and the generated clients against the real server.
+# CONTRACT_ARGS="--include-operation-id login" narrows it for local work only.
+contract: lint-spec
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_spec_completeness.py
+	$(BIN)/python contract-tests/run.py $(CONTRACT_ARGS)
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis .schemathesis contract-tests/node_modules
 
 # Performance (README "Performance and production serving"). Need MariaDB on 127.0.0.1:3306
 # (or LOAD_MYSQL_URL); each run creates and drops its own database.

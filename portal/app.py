@@ -14,7 +14,7 @@ from connexion.resolver import Resolver
 from connexion.utils import get_function_from_name
 
 from openapi import SPEC_PATH
-from portal import http_errors, limits
+from portal import http_errors, limits, published_spec
 from portal.db import Database
 from portal.middleware import RequestContextMiddleware, install_request_id_logging
 from portal.request_log import RequestObservationMiddleware
@@ -95,10 +95,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         validate_responses=settings.validate_responses,
         pythonic_params=True,
         validator_map=with_streaming_uploads(VALIDATOR_MAP),
+        # The spec itself is served by portal.published_spec (as written, $refs kept).
         swagger_ui_options=SwaggerUIOptions(
-            spec_path="/api/openapi.json", swagger_ui_path="/api/ui"
+            serve_spec=False, spec_path=published_spec.SPEC_JSON_PATH, swagger_ui_path="/api/ui"
         ),
     )
+    published_spec.install(app.app)
     http_errors.register(app)
     app.add_middleware(
         BodyLimitMiddleware,

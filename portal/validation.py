@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
-from connexion.exceptions import BadRequestProblem, ExtraParameterProblem
+from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
 from connexion.lifecycle import ConnexionRequest
 from connexion.utils import is_null, is_nullable
@@ -143,12 +143,13 @@ class CollectingParameterValidator(ParameterValidator):
         return FieldError(name, _humanize(errors[0]))
 
     def validate_request(self, request: ConnexionRequest) -> None:
+        unknown: list[FieldError] = []
         if self.strict_validation:
             extra = self.validate_query_parameter_list(
                 request, security_params=self.security_query_params
             )
-            if extra:
-                raise ExtraParameterProblem(param_type="query", extra_params=extra)
+            # Each unknown parameter is a detail under its own name, like any other field.
+            unknown = [FieldError(name, "is not a known query parameter") for name in sorted(extra)]
         sources = {
             "query": request.query_params,
             "path": {k.replace("_", "-"): v for k, v in request.path_params.items()}
@@ -162,6 +163,7 @@ class CollectingParameterValidator(ParameterValidator):
             for param in params
             if (problem := self._check(location, param, sources[location].get(param["name"])))
         ]
+        details = unknown + details
         if details:
             raise RequestValidationProblem(details)
 

@@ -73,8 +73,13 @@ def test_wrong_content_type_is_415(client) -> None:
 
 
 def test_unknown_query_parameter_is_rejected(client, auth) -> None:
-    response = client.get("/api/auth/me?debug=1", headers=auth("patient1@example.com"))
-    assert_error(response, 400, "VALIDATION_ERROR", "/api/auth/me")
+    response = client.get("/api/auth/me?debug=1&a=2", headers=auth("patient1@example.com"))
+    error = assert_error(response, 400, "VALIDATION_ERROR", "/api/auth/me")
+    # each unknown parameter is named as the field, as the client sent it
+    assert error["details"] == [
+        {"field": "a", "message": "is not a known query parameter"},
+        {"field": "debug", "message": "is not a known query parameter"},
+    ]
 
 
 def test_unexpected_failure_is_500_without_internals(
