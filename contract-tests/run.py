@@ -55,6 +55,8 @@ def schemathesis_command(
 ) -> list[str]:
     command = [
         str(SCHEMATHESIS),
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         f"{server.base_url}/api/openapi.json",  # the spec as the server publishes it
         "--url",

@@ -130,6 +130,7 @@ def running_server(port: int, database: str = "auto") -> Iterator[RunningServer]
                 "APP_ENV": "test",
                 "DATABASE_URL": url,
                 "JWT_SECRET": secrets.token_urlsafe(48),
+                "STORAGE_ENCRYPTION_KEY": secrets.token_hex(32),
                 "STORAGE_TYPE": "local",
                 "STORAGE_PATH": str(workdir / "storage"),
                 "RATE_LIMIT_ENABLED": "false",

@@ -7,7 +7,6 @@ from typing import Any
 
 from handlers.formats import iso_datetime, page_headers, pagination
 from models.audit import AuditFilters, AuditLog, search_audit_logs
-from portal.errors import ValidationFailed
 from portal.runtime import services
 from security import audit, policy
 from security.identity import Identity
@@ -49,8 +48,6 @@ def list_audit_logs(
     policy.require_admin(identity, "Only administrators can read the audit trail")
     start = date.fromisoformat(start_date) if start_date else None
     end = date.fromisoformat(end_date) if end_date else None
-    if start and end and end < start:
-        raise ValidationFailed.field("endDate", "endDate must not be before startDate")
     filters = AuditFilters(
         user_id=user_id,
         action=action,

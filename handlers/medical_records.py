@@ -23,7 +23,6 @@ from models.record_queries import (
     list_records,
     visible_records,
 )
-from portal.errors import ValidationFailed
 from portal.runtime import services
 from security.identity import Identity
 
@@ -77,8 +76,6 @@ def list_medical_records(
         start_date=date.fromisoformat(start_date) if start_date else None,
         end_date=date.fromisoformat(end_date) if end_date else None,
     )
-    if where.start_date and where.end_date and where.end_date < where.start_date:
-        raise ValidationFailed.field("endDate", "must not be before startDate")
     rows, total = list_records(
         services().db.session(),
         visible_records(identity.role, identity.user_id),

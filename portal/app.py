@@ -7,6 +7,7 @@ import re
 
 import flask
 from connexion import FlaskApp
+from connexion.context import operation
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
@@ -16,7 +17,12 @@ from connexion.utils import get_function_from_name
 from openapi import SPEC_PATH
 from portal import http_errors, limits, published_spec
 from portal.db import Database
-from portal.middleware import RequestContextMiddleware, install_request_id_logging
+from portal.errors import NotFound
+from portal.middleware import (
+    ConcretePathsFirst,
+    RequestContextMiddleware,
+    install_request_id_logging,
+)
 from portal.request_log import RequestObservationMiddleware
 from portal.runtime import Services
 from portal.settings import Settings, load_settings
@@ -50,6 +56,18 @@ class AuditingResolver(Resolver):
         if annotation is not None:
             resolution.function = audit.audited(resolution.function, *annotation)
         return resolution
+
+
+def _only_routed_requests() -> None:
+    """Flask's router and connexion's disagree on a few odd paths (a newline inside a path
+    parameter): a request connexion did not route has no operation (no validation, no
+    security), so it must not reach a handler."""
+    if flask.request.endpoint in published_spec.ENDPOINTS:
+        return
+    try:
+        operation.operation_id  # noqa: B018 - raises outside a routed request
+    except RuntimeError:
+        raise NotFound("No such endpoint") from None
 
 
 def phi_keyring(settings: Settings) -> phi.Keyring:
@@ -101,7 +119,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ),
     )
     published_spec.install(app.app)
-    http_errors.register(app)
+    spec_paths = published_spec.committed()["paths"]
+    http_errors.register(app, spec_paths)
+    app.add_middleware(
+        ConcretePathsFirst, position=MiddlewarePosition.BEFORE_ROUTING, spec_paths=spec_paths
+    )
+    app.app.before_request(_only_routed_requests)
     app.add_middleware(
         BodyLimitMiddleware,
         position=MiddlewarePosition.BEFORE_VALIDATION,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import flask
@@ -84,18 +85,36 @@ def problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionRespon
     )
 
 
-def http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
-    """Unknown routes (404), wrong methods (405) and other framework HTTP errors."""
-    status = exc.status_code
-    message = {404: "No such endpoint", 405: "Method not allowed"}.get(status)
-    _log(status, request.url.path, str(exc.detail))
-    return _response(
-        status,
-        request.url.path,
-        request_id_of(request.scope),
-        message=message,
-        headers=dict(exc.headers or {}),
-    )
+def allowed_methods_by_path(spec_paths: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
+    """For each path template of the spec, a matcher and the `Allow` value of its methods."""
+    index = []
+    # literal paths first: /api/appointments/search-providers before /api/appointments/{id}
+    for template, item in sorted(spec_paths.items(), key=lambda entry: entry[0].count("{")):
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        methods = [m.upper() for m in item if m in {"get", "post", "put", "patch", "delete"}]
+        index.append((re.compile(f"^{pattern}$"), ", ".join(methods)))
+    return index
+
+
+def http_exception_handler(allowed: list[tuple[re.Pattern[str], str]]):  # type: ignore[no-untyped-def]
+    """Unknown routes (404), wrong methods (405) and other framework HTTP errors.
+
+    A 405's `Allow` lists every method the spec documents for the path (the router alone
+    knows only the one route it tried)."""
+
+    def http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+        status = exc.status_code
+        message = {404: "No such endpoint", 405: "Method not allowed"}.get(status)
+        headers = dict(exc.headers or {})
+        if status == 405:
+            path = request.url.path
+            headers["Allow"] = next((m for rx, m in allowed if rx.match(path)), "")
+        _log(status, request.url.path, str(exc.detail))
+        return _response(
+            status, request.url.path, request_id_of(request.scope), message=message, headers=headers
+        )
+
+    return http_exception
 
 
 def unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
@@ -149,10 +168,12 @@ def flask_http_exception(exc: WerkzeugHTTPException) -> Any:
     return flask.Response(body, status=status, mimetype=JSON, headers=headers)
 
 
-def register(app: FlaskApp) -> None:
+def register(app: FlaskApp, spec_paths: dict[str, Any]) -> None:
     app.add_error_handler(ApiError, api_error)
     app.add_error_handler(ProblemException, problem)
-    app.add_error_handler(HTTPException, http_exception)
+    app.add_error_handler(
+        HTTPException, http_exception_handler(allowed_methods_by_path(spec_paths))
+    )
     app.add_error_handler(Exception, unexpected)
     app.app.register_error_handler(ApiError, flask_api_error)
     app.app.register_error_handler(WerkzeugHTTPException, flask_http_exception)

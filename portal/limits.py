@@ -24,11 +24,13 @@ from flask_limiter import ApplicationLimit, Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.middleware import operation_id_of
+from portal.published_spec import SPEC_JSON_PATH, SPEC_YAML_PATH
 from portal.settings import Settings
 
 LOGIN_OPERATION = "login"
 BOOKING_OPERATION = "createAppointment"
-EXEMPT_PATHS = frozenset({"/health"})
+# The health check and the published spec (Swagger UI never reaches Flask).
+EXEMPT_PATHS = frozenset({"/health", SPEC_JSON_PATH, SPEC_YAML_PATH})
 
 
 def _per(count: int, window_ms: int) -> str:

@@ -12,11 +12,13 @@ from contextvars import ContextVar
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal import runtime
 from security import headers as response_headers
 
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 REQUEST_ID_HEADER = "x-request-id"
 _WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -131,3 +133,25 @@ class RequestContextMiddleware:
         headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
         scope["headers"] = headers
         return request_id
+
+
+class ConcretePathsFirst:
+    """OpenAPI matches a concrete path before a templated one: `GET
+    /api/appointments/search-providers` is a wrong method on the search path (405), not a
+    request for the appointment whose id is "search-providers"."""
+
+    def __init__(self, app: ASGIApp, spec_paths: dict[str, Any]) -> None:
+        self.app = app
+        self.concrete = {
+            path: {method.upper() for method in item if method in HTTP_METHODS}
+            for path, item in spec_paths.items()
+            if "{" not in path
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            allowed = self.concrete.get(scope["path"])
+            method = "GET" if scope["method"] == "HEAD" else scope["method"]
+            if allowed is not None and method not in allowed:
+                raise HTTPException(status_code=405)
+        await self.app(scope, receive, send)

@@ -22,12 +22,13 @@ SPEC_YAML_PATH = "/api/openapi.yaml"
 
 
 @lru_cache(maxsize=1)
-def _committed() -> dict[str, Any]:
+def committed() -> dict[str, Any]:
+    """The committed spec, parsed once per process."""
     return yaml.safe_load(SPEC_PATH.read_text())
 
 
 def published_spec(origin: str) -> dict[str, Any]:
-    spec = copy.deepcopy(_committed())
+    spec = copy.deepcopy(committed())
     spec["servers"] = [{"url": origin, "description": "This server"}]
     return spec
 
@@ -46,6 +47,9 @@ def openapi_yaml() -> flask.Response:
     return flask.Response(body, mimetype="text/yaml")
 
 
+ENDPOINTS = ("openapi_json", "openapi_yaml")
+
+
 def install(app: flask.Flask) -> None:
-    app.add_url_rule(SPEC_JSON_PATH, "openapi_json", openapi_json, methods=["GET"])
-    app.add_url_rule(SPEC_YAML_PATH, "openapi_yaml", openapi_yaml, methods=["GET"])
+    app.add_url_rule(SPEC_JSON_PATH, ENDPOINTS[0], openapi_json, methods=["GET"])
+    app.add_url_rule(SPEC_YAML_PATH, ENDPOINTS[1], openapi_yaml, methods=["GET"])

@@ -103,3 +103,22 @@ def test_request_id_is_echoed_when_well_formed_and_replaced_otherwise(client) ->
     assert kept.headers["x-request-id"] == "abc-123.DEF"
     replaced = client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
     assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["x-request-id"])
+
+
+def test_405_allows_every_documented_method_of_the_path(client, auth) -> None:
+    response = client.request("PATCH", "/api/appointments", headers=auth("patient1@example.com"))
+    assert_error(response, 405, "METHOD_NOT_ALLOWED", "/api/appointments")
+    assert response.headers["allow"] == "GET, POST"
+    # a concrete path wins over a templated one: this is not the appointment "search-providers"
+    for method in ("GET", "PUT"):
+        literal = client.request(
+            method, "/api/appointments/search-providers", headers=auth("patient1@example.com")
+        )
+        assert literal.status_code == 405 and literal.headers["allow"] == "POST"
+
+
+def test_a_path_only_flask_would_route_is_404_not_500(client, auth) -> None:
+    # connexion's router refuses a newline inside a path parameter; Flask's would accept it
+    response = client.get("/api/appointments/%0Aabc", headers=auth("patient1@example.com"))
+    assert response.status_code in (400, 404), response.text
+    assert response.json()["error"]["code"] in ("NOT_FOUND", "VALIDATION_ERROR")
