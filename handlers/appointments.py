@@ -10,7 +10,8 @@ from handlers.formats import page_headers, pagination
 from models import appointment_queries, booking
 from models.base import utcnow
 from models.scheduling import parse_time_of_day
-from portal.errors import NotFound
+from portal import metrics
+from portal.errors import ApiError, Conflict, NotFound
 from portal.runtime import services
 from security.identity import Identity
 from security.policy import appointment_scope, require_appointment_viewer, require_patient
@@ -71,9 +72,14 @@ def create_appointment(body: dict[str, Any], token_info: dict[str, Any]) -> Resp
     )
     current, clock = services(), _clock()
     meeting_base = current.settings.virtual_meeting_base_url
-    appointment = current.db.run(
-        lambda session: booking.book(session, identity.user_id, request, clock, meeting_base)
-    )
+    try:
+        appointment = current.db.run(
+            lambda session: booking.book(session, identity.user_id, request, clock, meeting_base)
+        )
+    except ApiError as refused:  # counted, then answered by the error translator as usual
+        metrics.record_booking_outcome("conflict" if isinstance(refused, Conflict) else "rejected")
+        raise
+    metrics.record_booking_outcome("success")
     headers = {"Location": f"/api/appointments/{appointment.id}"}
     return appointment_json.booked(appointment), 201, headers
 

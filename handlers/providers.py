@@ -13,6 +13,7 @@ from models import availability, provider_search
 from models.base import utcnow
 from models.providers import SPECIALTY_NAMES, ProviderLocation
 from models.scheduling import format_time_of_day
+from portal import metrics
 from portal.errors import NotFound
 from portal.runtime import services
 
@@ -90,6 +91,7 @@ def search_providers(body: dict[str, Any] | bytes | None = None) -> flask.Respon
         now=utcnow(),
         zone=current.settings.clinic_zone,
     )
+    metrics.record_search_results(found.total)
     payload = {"data": [provider_json(card) for card in found.providers], "total": found.total}
     return _json_with_etag(payload, SEARCH_CACHE_CONTROL)
 

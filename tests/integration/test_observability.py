@@ -120,3 +120,33 @@ def test_slow_queries_are_logged_without_parameters(caplog) -> None:  # type: ig
     (entry,) = caplog.records
     assert entry.statement == "SELECT ? AS x"
     assert "Jane Doe" not in str(vars(entry))
+
+
+def _sample(text: str, name: str) -> float:
+    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_booking_outcomes_and_search_result_counts_are_recorded(metrics_client, auth) -> None:  # type: ignore[no-untyped-def]
+    bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    patient = auth("patient1@example.com")
+    before = metrics_client.get("/metrics", headers=bearer).text
+    search = metrics_client.post("/api/appointments/search-providers", json={}, headers=patient)
+    assert search.status_code == 200
+    refused = metrics_client.post(
+        "/api/appointments",
+        headers=patient,
+        json={
+            "providerId": search.json()["data"][0]["id"],
+            "date": "2020-01-06",
+            "time": "10:00 AM",
+            "type": "routine_checkup",
+            "reason": "A reason that is long enough",
+        },
+    )
+    assert refused.status_code == 400
+    after = metrics_client.get("/metrics", headers=bearer).text
+    rejected = 'portal_booking_outcomes_total{outcome="rejected"}'
+    assert _sample(after, rejected) == _sample(before, rejected) + 1
+    searches = "portal_provider_search_results_count"
+    assert _sample(after, searches) == _sample(before, searches) + 1
