@@ -9,11 +9,16 @@ claims) and before body validation, so a forged request is refused whatever its 
 
 from __future__ import annotations
 
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal.errors import Forbidden
 from portal.middleware import operation_id_of
 from portal.runtime import services
+from security import audit
+from security.audit_chain import AuditRecord
 
 CSRF_HEADER = "x-csrf-token"
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -41,6 +46,27 @@ def _header(scope: Scope, name: str) -> str | None:
     return None
 
 
+def refusal_record(scope: Scope, token_info: dict[str, Any]) -> AuditRecord:
+    """The audit entry of a refused request: an authorization failure like any other."""
+    role = token_info.get("role")
+    client = scope.get("client") or (None, None)
+    return AuditRecord(
+        action="CSRF_REJECTED",
+        resource="csrf",
+        status="denied",
+        user_id=token_info.get("userId"),
+        user_role=str(role).lower() if role else None,
+        ip=client[0],
+        user_agent=_header(scope, "user-agent"),
+        request_id=_header(scope, "x-request-id"),
+        details={
+            "operationId": operation_id_of(scope),
+            "httpStatus": 403,
+            "error": "AUTHORIZATION_ERROR",
+        },
+    )
+
+
 class CsrfMiddleware:
     """Refuses state-changing /api requests without the session's CSRF token (403)."""
 
@@ -55,5 +81,7 @@ class CsrfMiddleware:
             token_info = context.get("token_info") or {}
             presented = _header(scope, CSRF_HEADER)
             if not services().tokens.csrf_token_matches(token_info.get("sid"), presented):
+                # written (or 503) before answering: refusals are audited, never dropped
+                await run_in_threadpool(audit.write_now, refusal_record(scope, token_info))
                 raise Forbidden(MISSING_OR_WRONG)
         await self.app(scope, receive, send)

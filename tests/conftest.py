@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -113,21 +114,33 @@ def prepare_backend(name: str, url: str, storage_path: Path) -> Backend:
 
 @pytest.fixture(scope="session")
 def mysql_database() -> Iterator[str]:
+    with temporary_mysql_database("portal_test") as url:
+        yield url
+
+
+def mysql_server_or_skip() -> str:
+    """The MariaDB server URL; skips the test (fails it under REQUIRE_MARIADB=1) without one."""
     server = mysql_server_url()
     if server is None:
         message = "MariaDB not reachable (set TEST_MYSQL_URL or start MariaDB on 127.0.0.1:3306)"
         if mariadb_required():
             pytest.fail(f"REQUIRE_MARIADB=1 but {message}")
         pytest.skip(message)
-    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    return server
+
+
+@contextmanager
+def temporary_mysql_database(prefix: str) -> Iterator[str]:
+    """A new, empty, uniquely named database on the test server, dropped afterwards."""
+    server = mysql_server_or_skip()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server)
     with admin.connect() as connection:
         connection.exec_driver_sql(
             f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
         )
-    url = sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
+        yield sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")

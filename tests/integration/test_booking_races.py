@@ -41,9 +41,8 @@ from tests.conftest import (
     TEST_SECRET,
     TEST_STORAGE_KEY,
     make_settings,
-    mariadb_required,
+    temporary_mysql_database,
 )
-from tests.conftest import mysql_server_url as find_mysql_server
 from tests.integration.appointment_support import NY, live_rows_at, open_times, user_id
 
 ATTEMPTS = 50
@@ -141,24 +140,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="module")
 def mysql_race_database() -> Iterator[str]:
-    server = find_mysql_server()
-    if server is None:
-        message = "MariaDB not reachable (set TEST_MYSQL_URL or start MariaDB on 127.0.0.1:3306)"
-        if mariadb_required():
-            pytest.fail(f"REQUIRE_MARIADB=1 but {message}")
-        pytest.skip(message)
-    name = f"portal_race_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(
-            f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        )
-    try:
-        yield sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        admin.dispose()
+    with temporary_mysql_database("portal_race") as url:
+        yield url
 
 
 @pytest.fixture(

@@ -4,7 +4,9 @@ X-CSRF-Token of the bearer's own session."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
+from models import AuditLog
 from tests.conftest import DEMO_PASSWORD
 from tests.integration.stub_handlers import app_with_stub_handlers
 
@@ -115,3 +117,22 @@ def test_every_state_changing_operation_needs_the_token(services, method, path, 
 def test_a_missing_bearer_is_still_401_not_403(client):
     response = client.post("/api/auth/logout", json={"refreshToken": "x" * 20})
     assert response.status_code == 401
+
+
+def test_a_refused_request_is_audited_as_denied(client, services):
+    session = login(client)
+    response = client.post(
+        "/api/consents",
+        json={"type": "research"},
+        headers={**bearer(session), "X-Request-ID": "csrf-audit-1"},
+    )
+    assert_csrf_refused(response)
+    with services.db.new_session() as db:
+        entry = db.scalar(sa.select(AuditLog).where(AuditLog.request_id == "csrf-audit-1"))
+    assert entry is not None
+    assert (entry.action, entry.status, entry.user_id) == (
+        "CSRF_REJECTED",
+        "denied",
+        session["user"]["id"],
+    )
+    assert entry.details["operationId"] == "grantConsent"

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
 
 from portal import migrate
-from tests.conftest import mariadb_required, mysql_server_url
 
 INDEX = "ix_users_last_name_first_name"
 
@@ -31,24 +26,5 @@ def _up_down_up(url: str) -> None:
     assert INDEX in _user_indexes(url)
 
 
-def test_index_revision_up_and_down_on_sqlite(tmp_path: Path) -> None:
-    _up_down_up(f"sqlite:///{tmp_path / 'migration.sqlite3'}")
-
-
-@pytest.mark.mariadb
-def test_index_revision_up_and_down_on_mariadb() -> None:
-    server = mysql_server_url()
-    if server is None:
-        if mariadb_required():
-            pytest.fail("REQUIRE_MARIADB=1 but MariaDB is not reachable")
-        pytest.skip("MariaDB not reachable")
-    name = f"portal_test_mig_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        _up_down_up(sa.engine.make_url(server).set(database=name).render_as_string(False))
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        admin.dispose()
+def test_index_revision_up_and_down(empty_database: str) -> None:
+    _up_down_up(empty_database)

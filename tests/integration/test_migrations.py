@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import models
 from portal import migrate
-from tests.conftest import mariadb_required, mysql_server_url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
-def empty_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    server = mysql_server_url()
-    if server is None:
-        if mariadb_required():
-            pytest.fail("REQUIRE_MARIADB=1 but MariaDB is not reachable")
-        pytest.skip("MariaDB not reachable (set TEST_MYSQL_URL)")
-    name = f"portal_mig_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-    try:
-        yield sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        admin.dispose()
 
 
 def table_names(url: str) -> set[str]:
