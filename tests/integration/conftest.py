@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import temporary_mysql_database
+from tests.integration.appointment_support import NEXT_WEDNESDAY, booking, user_id
 from tests.integration.s3_server import S3Server, start_s3_server
 
 
@@ -26,3 +27,22 @@ def s3_server() -> Iterator[S3Server]:
     """moto's S3 server, started once per session on a loopback port."""
     with start_s3_server() as server:
         yield server
+
+
+@pytest.fixture
+def doctor(db_session) -> str:  # type: ignore[no-untyped-def]
+    """The user id of doctor1, the demo provider."""
+    return user_id(db_session, "doctor1@example.com")
+
+
+@pytest.fixture
+def booked(client, auth, doctor) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """patient1's fresh routine check-up with doctor1 next Wednesday at 09:00 (the requesting
+    module freezes the clock before it)."""
+    response = client.post(
+        "/api/appointments",
+        json=booking(doctor, NEXT_WEDNESDAY, "09:00 AM", notes="Fasting since midnight"),
+        headers=auth("patient1@example.com"),
+    )
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -28,11 +28,6 @@ def frozen():
         yield
 
 
-@pytest.fixture
-def doctor(db_session) -> str:
-    return user_id(db_session, "doctor1@example.com")
-
-
 def post(client, headers, body):
     return client.post("/api/appointments", json=body, headers=headers)
 

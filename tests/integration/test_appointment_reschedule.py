@@ -29,23 +29,6 @@ def frozen():
         yield
 
 
-@pytest.fixture
-def doctor(db_session) -> str:
-    return user_id(db_session, "doctor1@example.com")
-
-
-@pytest.fixture
-def booked(client, auth, doctor) -> dict:
-    """patient1's fresh routine check-up with doctor1 next Wednesday at 09:00."""
-    response = client.post(
-        "/api/appointments",
-        json=booking(doctor, NEXT_WEDNESDAY, "09:00 AM", notes="Fasting since midnight"),
-        headers=auth(PATIENT),
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 def move(client, headers, appointment_id, day, at, **extra):
     body = {"date": day.isoformat(), "time": at, **extra}
     return client.put(f"/api/appointments/{appointment_id}/reschedule", json=body, headers=headers)
