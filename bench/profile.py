@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.harness import RESULTS
+from bench.harness import LOAD_PHI_KEYS, LOAD_STORAGE_KEY, RESULTS
 
 
 def build_app(workdir: Path) -> tuple[Any, dict[str, str]]:
@@ -34,6 +34,8 @@ def build_app(workdir: Path) -> tuple[Any, dict[str, str]]:
         jwt_secret="profile-secret-that-is-long-enough-0123456789",
         database_url=url,
         storage_path=str(workdir / "files"),
+        phi_encryption_keys=LOAD_PHI_KEYS,
+        storage_encryption_key=LOAD_STORAGE_KEY,
         rate_limit_max_requests=10**9,  # the limiter's work is measured, its 429s are not
     )
     migrate.upgrade(url)

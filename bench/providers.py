@@ -113,6 +113,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 database_url=url,
                 jwt_secret=SECRET,
                 storage_path=storage,
+                storage_encryption_key=os.urandom(32).hex(),
                 rate_limit_enabled=False,
                 validate_responses=False,  # as in production
             )
