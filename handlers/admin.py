@@ -69,6 +69,7 @@ def list_audit_logs(
             if v is not None
         }
     )
+    audit.seal_now(services().db)  # every entry listed shows its hash
     entries, total = search_audit_logs(services().db.session(), filters, page, limit)
     body = {
         "data": [audit_entry_json(e) for e in entries],

@@ -1,5 +1,5 @@
-"""The audit trail: append-only rows, each hash-chained to the one before it, the chain head
-(one row that writers lock to append in order), and the query admins read it with."""
+"""The audit trail: append-only rows, hash-chained in the order they are sealed, the chain head
+(one row the sealer locks to extend the chain), and the query admins read it with."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ class AuditLog(Base):
     __table_args__ = (
         sa.Index("ix_audit_logs_user_timestamp", "user_id", "timestamp"),
         sa.Index("ix_audit_logs_resource", "resource", "resource_id"),
+        # the chain order; NULL until the entry is sealed (security/audit_chain.seal)
+        sa.Index("ix_audit_logs_seq", "seq", unique=True),
     )
 
     id: Mapped[int] = mapped_column(
@@ -39,6 +41,7 @@ class AuditLog(Base):
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     status: Mapped[str] = mapped_column(sa.String(16), nullable=False)
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
     hash: Mapped[str | None] = mapped_column(sa.String(64))
 
@@ -50,14 +53,15 @@ class AppendOnlyViolation(RuntimeError):
 @event.listens_for(AuditLog, "before_update")
 @event.listens_for(AuditLog, "before_delete")
 def _refuse_changes(_mapper: object, _connection: object, entry: AuditLog) -> None:
-    # Entries are written once; only retention removes old ones, by a bulk DELETE that
-    # also moves the chain's anchor (security/audit_chain.prune_before).
+    # Entries are written once; the sealer fills in an unsealed entry's place in the chain
+    # (seq, prev_hash, hash) once, and retention removes old ones, both by bulk statements
+    # (security/audit_chain.seal and prune_before).
     raise AppendOnlyViolation(f"audit entry {entry.id} is append-only")
 
 
 class AuditChainHead(Base):
-    """The newest link of a chain. Appending locks this row (SELECT ... FOR UPDATE), so
-    concurrent writers on several workers append one after another, never from the same head.
+    """The newest sealed link of a chain. Sealing locks this row (SELECT ... FOR UPDATE), so
+    sealers on several workers extend the chain one after another, never from the same head.
 
     `anchor_id`/`anchor_hash` remember the last entry removed by retention, so the oldest
     kept entry can still be checked against what came before it.
@@ -67,6 +71,7 @@ class AuditChainHead(Base):
 
     name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     last_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    last_seq: Mapped[int | None] = mapped_column(sa.BigInteger)
     last_hash: Mapped[str | None] = mapped_column(sa.String(64))
     anchor_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     anchor_hash: Mapped[str | None] = mapped_column(sa.String(64))

@@ -23,6 +23,7 @@ from models.audit import AuditLog
 from models.users import RefreshToken
 from portal.db import Database
 from portal.settings import Settings
+from security.audit import seal_now
 from security.audit_chain import AuditRecord, append, prune_before
 
 
@@ -89,7 +90,7 @@ def _apply(session: Session, settings: Settings, now: datetime, dry_run: bool) -
         report.cancelled_appointments = int(
             session.execute(sa.delete(Appointment).where(old_cancelled)).rowcount or 0
         )
-        # The chain head is locked last, as every other writer does, so no lock cycle forms.
+        # The chain head is locked last (a sealer locks only it), so no lock cycle forms.
         report.audit_entries = prune_before(session, cutoffs.audit)
     details = {
         "dryRun": dry_run,
@@ -109,4 +110,6 @@ def _apply(session: Session, settings: Settings, now: datetime, dry_run: bool) -
 def run_retention(
     db: Database, settings: Settings, now: datetime, *, dry_run: bool = False
 ) -> RetentionReport:
+    if not dry_run:
+        seal_now(db)  # entries are pruned from the start of the sealed chain
     return db.run(lambda session: _apply(session, settings, now, dry_run))

@@ -101,6 +101,8 @@ class Settings(BaseSettings):
 
     phi_encryption_keys: str | None = None
     audit_log_retention_days: int = Field(2190, ge=2190)
+    # How often each server process seals new audit entries into the hash chain.
+    audit_seal_interval_seconds: float = Field(1.0, gt=0, le=60)
     refresh_token_retention_days: int = Field(30, ge=0)
     cancelled_appointment_retention_days: int = Field(365, ge=1)
     metrics_token: str | None = None

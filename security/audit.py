@@ -12,6 +12,8 @@ and details with `note(...)`. Then:
   its own transaction, then the original error travels on.
 
 An entry that cannot be written turns the answer into 503: nothing is served unaudited.
+Writing an entry is one INSERT, without waiting for any other request: `seal_now` (run by each
+server process's `Sealer`, see security/audit_chain.py) hash-chains the new entries in batches.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from portal.db import is_retryable
+from portal.db import Database, is_retryable
 from portal.errors import CODE_BY_STATUS, ApiError, ServiceUnavailable
 from portal.runtime import services
-from security.audit_chain import AuditRecord, append
+from security.audit_chain import AuditRecord, Sealer, append, seal
 
 logger = logging.getLogger("portal.audit")
 
@@ -145,6 +147,21 @@ def write_now(record: AuditRecord) -> None:
         raise ServiceUnavailable(UNAVAILABLE) from exc
     finally:
         _current.reset(outer)
+
+
+def seal_now(db: Database) -> int:
+    """Seal every committed entry into the chain now, in its own transaction (before the chain
+    is read, verified or pruned); returns how many were sealed."""
+    outer = _current.set(None)  # the seal's transaction carries no request entry
+    try:
+        return db.run(seal)
+    finally:
+        _current.reset(outer)
+
+
+def start_sealer(db: Database, interval_seconds: float) -> Sealer:
+    """This process's background sealer (servers start one per worker)."""
+    return Sealer(lambda: seal_now(db), interval_seconds).start()
 
 
 def _begin(action: str, resource: str) -> AuditEvent:

@@ -1,15 +1,20 @@
-"""The tamper-evident chain of audit entries: hashing, appending under the head lock, verifying.
+"""The tamper-evident chain of audit entries: appending, sealing in batches, verifying.
 
-Each entry's hash covers its fields and the previous entry's hash, so altering, removing or
-reordering any entry breaks every later link. Appenders lock the one chain-head row first, so
-entries from many workers line up in one chain (on SQLite the write transaction's
-BEGIN IMMEDIATE serializes them anyway).
+Writers only insert entries (`append`): no lock, so audited requests of every worker never wait
+for one another. A sealer (`seal`, run every AUDIT_SEAL_INTERVAL_SECONDS by each server process,
+and before the chain is read, verified or pruned) locks the one chain-head row, gives each
+unsealed entry the next place in the chain (`seq`) and a hash over its fields and the previous
+entry's hash, and moves the head. Altering, removing or reordering any sealed entry breaks every
+later link; an entry is open to undetected change only until it is sealed (about a second).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +25,12 @@ from sqlalchemy.orm import Session
 from models.audit import AUDIT_CHAIN, AuditChainHead, AuditLog
 from models.base import utcnow
 
+logger = logging.getLogger("portal.audit")
+
 STATUSES = ("success", "failure", "denied")
+
+# Entries sealed per statement batch: one transaction seals any backlog, in slices this size.
+SEAL_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class AuditRecord:
     details: dict[str, Any] | None = None
 
 
-def entry_hash(entry: AuditLog) -> str:
+def entry_hash(entry: AuditLog, prev_hash: str | None) -> str:
     """SHA-256 over the entry's fields (canonical JSON) and the previous entry's hash."""
     fields = {
         "timestamp": entry.timestamp.astimezone(UTC).isoformat(),
@@ -53,10 +63,29 @@ def entry_hash(entry: AuditLog) -> str:
         "requestId": entry.request_id,
         "status": entry.status,
         "details": entry.details,
-        "prevHash": entry.prev_hash,
+        "prevHash": prev_hash,
     }
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def append(session: Session, record: AuditRecord, now: datetime | None = None) -> None:
+    """Add `record` as a new, not yet sealed, entry, in the caller's transaction."""
+    session.execute(
+        sa.insert(AuditLog).values(
+            timestamp=now or utcnow(),
+            user_id=record.user_id,
+            user_role=record.user_role,
+            action=record.action,
+            resource=record.resource,
+            resource_id=record.resource_id,
+            ip=record.ip,
+            user_agent=(record.user_agent or "")[:500] or None,
+            request_id=record.request_id,
+            status=record.status,
+            details=record.details or None,
+        )
+    )
 
 
 def lock_head(session: Session) -> AuditChainHead:
@@ -74,29 +103,43 @@ def lock_head(session: Session) -> AuditChainHead:
     return head
 
 
-def append(session: Session, record: AuditRecord, now: datetime | None = None) -> AuditLog:
-    """Add `record` as the chain's newest entry, in the caller's transaction."""
+def seal(session: Session) -> int:
+    """Chain every committed, unsealed entry after the head, oldest id first, in the caller's
+    transaction; returns how many were sealed. Entries committed while this runs are left for
+    the next seal: the chain's order is the order of sealing, kept in `seq`."""
     head = lock_head(session)
-    entry = AuditLog(
-        timestamp=now or utcnow(),
-        user_id=record.user_id,
-        user_role=record.user_role,
-        action=record.action,
-        resource=record.resource,
-        resource_id=record.resource_id,
-        ip=record.ip,
-        user_agent=(record.user_agent or "")[:500] or None,
-        request_id=record.request_id,
-        status=record.status,
-        details=record.details or None,
-        prev_hash=head.last_hash,
-    )
-    entry.hash = entry_hash(entry)
-    session.add(entry)
-    session.flush()
-    head.last_id, head.last_hash = entry.id, entry.hash
-    session.flush()
-    return entry
+    sealed = 0
+    while True:
+        pending = session.scalars(
+            sa.select(AuditLog)
+            .where(AuditLog.seq.is_(None))
+            .order_by(AuditLog.id)
+            .limit(SEAL_BATCH)
+        ).all()
+        if not pending:
+            break
+        links = []
+        seq, prev_hash = head.last_seq or 0, head.last_hash
+        for entry in pending:
+            seq += 1
+            digest = entry_hash(entry, prev_hash)
+            links.append({"entry_id": entry.id, "seq": seq, "prev_hash": prev_hash, "hash": digest})
+            prev_hash = digest
+        table = AuditLog.__table__
+        # Bulk, by primary key, only while still unsealed: a sealed entry is never rewritten.
+        session.connection().execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("entry_id"), table.c.seq.is_(None))
+            .values(seq=sa.bindparam("seq"), prev_hash=sa.bindparam("prev_hash"),
+                    hash=sa.bindparam("hash")),
+            links,
+        )  # fmt: skip
+        for entry in pending:
+            session.expunge(entry)  # its row changed under the ORM: never reuse the stale object
+        head.last_id, head.last_seq, head.last_hash = pending[-1].id, seq, prev_hash
+        session.flush()
+        sealed += len(pending)
+    return sealed
 
 
 @dataclass(frozen=True)
@@ -104,6 +147,7 @@ class ChainReport:
     entries: int
     broken_at: int | None = None
     problem: str | None = None
+    unsealed: int = 0
 
     @property
     def intact(self) -> bool:
@@ -111,19 +155,23 @@ class ChainReport:
 
 
 def verify(session: Session) -> ChainReport:
-    """Walk the chain oldest first; report the first entry whose link or content is wrong."""
+    """Walk the sealed chain oldest first; report the first entry whose link or content is
+    wrong, and how many entries still wait to be sealed."""
     head = session.get(AuditChainHead, AUDIT_CHAIN)
     expected_prev = head.anchor_hash if head else None
     count, last_id = 0, None
     entries = session.scalars(
-        sa.select(AuditLog).order_by(AuditLog.id).execution_options(yield_per=1000)
+        sa.select(AuditLog)
+        .where(AuditLog.seq.is_not(None))
+        .order_by(AuditLog.seq)
+        .execution_options(yield_per=1000)
     )
     for entry in entries:
         if entry.prev_hash != expected_prev:
             return ChainReport(
                 count, entry.id, "its previous-hash does not match the entry before it"
             )
-        if entry_hash(entry) != entry.hash:
+        if entry_hash(entry, entry.prev_hash) != entry.hash:
             return ChainReport(count, entry.id, "its content does not match its hash")
         expected_prev, last_id = entry.hash, entry.id
         count += 1
@@ -133,21 +181,59 @@ def verify(session: Session) -> ChainReport:
             head.last_id,
             f"the chain head expects entry {head.last_id}, but the chain ends at {last_id}",
         )
-    return ChainReport(count)
+    unsealed = session.scalar(
+        sa.select(sa.func.count()).select_from(AuditLog).where(AuditLog.seq.is_(None))
+    )
+    return ChainReport(count, unsealed=int(unsealed or 0))
 
 
 def prune_before(session: Session, cutoff: datetime) -> int:
-    """Remove entries older than `cutoff` (retention), remembering the last removed hash so
-    the oldest kept entry still verifies. Returns the number removed."""
+    """Remove the sealed entries older than `cutoff` (retention), from the start of the chain,
+    remembering the last removed hash so the oldest kept entry still verifies. Returns the
+    number removed."""
     head = lock_head(session)
     last = session.execute(
-        sa.select(AuditLog.id, AuditLog.hash)
-        .where(AuditLog.timestamp < cutoff)
-        .order_by(AuditLog.id.desc())
+        sa.select(AuditLog.id, AuditLog.seq, AuditLog.hash)
+        .where(AuditLog.timestamp < cutoff, AuditLog.seq.is_not(None))
+        .order_by(AuditLog.seq.desc())
         .limit(1)
     ).first()
     if last is None:
         return 0
-    removed = session.execute(sa.delete(AuditLog).where(AuditLog.id <= last.id)).rowcount
+    removed = session.execute(sa.delete(AuditLog).where(AuditLog.seq <= last.seq)).rowcount
     head.anchor_id, head.anchor_hash = last.id, last.hash
     return int(removed or 0)
+
+
+class Sealer:
+    """Seals the chain every `interval` seconds in a daemon thread, and once more on `stop`.
+
+    Each server process runs one; their seals queue on the head lock and each finds the
+    entries the previous one left. A failed seal is logged and retried at the next tick:
+    unsealed entries wait, none is lost.
+    """
+
+    def __init__(self, seal_now: Callable[[], int], interval: float) -> None:
+        self._seal_now = seal_now
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="audit-sealer", daemon=True)
+
+    def start(self) -> Sealer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=30)
+        self._tick()
+
+    def _loop(self) -> None:
+        while not self._stopping.wait(self._interval):
+            self._tick()
+
+    def _tick(self) -> None:
+        try:
+            self._seal_now()
+        except Exception:
+            logger.exception("sealing the audit chain failed; the entries wait for the next seal")

@@ -1,5 +1,5 @@
 """Reading the audit trail from tests (a fresh session each time, so SQLite's snapshot
-isolation never hides entries committed by the request)."""
+isolation never hides entries committed by the request), sealed first, as verify reads it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import sqlalchemy as sa
 
 from models.audit import AuditLog
 from portal.runtime import Services
+from security.audit import seal_now
 
 
 def audit_entries(services: Services, **where: Any) -> list[AuditLog]:
+    seal_now(services.db)
     with services.db.new_session() as session:
         query = sa.select(AuditLog).filter_by(**where).order_by(AuditLog.id)
         return list(session.scalars(query))

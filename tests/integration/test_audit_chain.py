@@ -1,18 +1,22 @@
 """The hash chain: intact after real traffic, any tampering found (and named) by
-`portal audit verify`, and linear under concurrent writers."""
+`portal audit verify`, sealed in the order entries commit, and linear under concurrent writers
+and sealers."""
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 
 from models.audit import AuditLog
+from models.base import utcnow
 from portal import cli
 from portal.runtime import Services
-from security.audit_chain import AuditRecord, append, verify
+from security.audit import seal_now
+from security.audit_chain import AuditRecord, Sealer, append, verify
 from tests.conftest import TEST_SECRET, TEST_STORAGE_KEY, Backend
 from tests.integration.audit_helpers import audit_entries
 
@@ -93,7 +97,7 @@ def test_a_rehashed_forgery_still_breaks_the_next_link(client, auth, services):
         services,
         sa.update(AuditLog)
         .where(AuditLog.id == forged.id)
-        .values(user_id=forged.user_id, hash=entry_hash(forged)),
+        .values(user_id=forged.user_id, hash=entry_hash(forged, forged.prev_hash)),
     )
     assert _verify(services).broken_at == entries[2].id
 
@@ -108,11 +112,12 @@ def test_removing_the_newest_entries_is_reported(client, auth, services):
     assert report.entries == 3
 
 
-@pytest.mark.parametrize("writers", [8])
-def test_concurrent_writers_build_one_linear_chain(services: Services, writers: int):
-    per_writer = 15
+def test_concurrent_writers_and_sealers_build_one_linear_chain(services: Services):
+    writers, per_writer, sealers = 8, 15, 2
     errors: list[BaseException] = []
-    start = threading.Barrier(writers)
+    start = threading.Barrier(writers + sealers)
+    writing = threading.Event()
+    writing.set()
 
     def write(number: int) -> None:
         try:
@@ -128,18 +133,102 @@ def test_concurrent_writers_build_one_linear_chain(services: Services, writers: 
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
+    def keep_sealing() -> None:
+        try:
+            start.wait()
+            while writing.is_set():
+                seal_now(services.db)
+        except BaseException as exc:
+            errors.append(exc)
+
     threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-    for thread in threads:
+    helpers = [threading.Thread(target=keep_sealing) for _ in range(sealers)]
+    for thread in threads + helpers:
         thread.start()
     for thread in threads:
+        thread.join()
+    writing.clear()
+    for thread in helpers:
         thread.join()
     assert errors == []
     entries = audit_entries(services)
     assert len(entries) == writers * per_writer
-    assert len({e.prev_hash for e in entries}) == len(entries)  # no two appended to one head
+    assert sorted(e.seq for e in entries) == list(range(1, writers * per_writer + 1))
+    assert len({e.prev_hash for e in entries}) == len(entries)  # no two sealed onto one head
     report = _verify(services)
     assert report.intact, report
-    assert report.entries == writers * per_writer
+    assert (report.entries, report.unsealed) == (writers * per_writer, 0)
+
+
+def _entry(services: Services, entry_id: int, resource_id: str) -> None:
+    """An entry with a chosen id: what a request's entry looks like when its transaction
+    commits after later-numbered entries were already sealed."""
+    with services.db.engine.begin() as connection:
+        connection.execute(
+            sa.insert(AuditLog).values(
+                id=entry_id, timestamp=utcnow(), action="READ_APPOINTMENT",
+                resource="appointments", resource_id=resource_id, status="success",
+            )
+        )  # fmt: skip
+
+
+def test_an_entry_committed_late_is_sealed_after_the_chain_and_verifies(services: Services):
+    _entry(services, 1000, "first committed")
+    assert seal_now(services.db) == 1
+    _entry(services, 500, "committed later, numbered lower")
+    with services.db.new_session() as session:
+        assert verify(session).unsealed == 1
+    assert seal_now(services.db) == 1
+    assert seal_now(services.db) == 0  # nothing left: sealing again changes nothing
+    by_seq = sorted(audit_entries(services), key=lambda e: e.seq or 0)
+    assert [e.id for e in by_seq] == [1000, 500]
+    assert by_seq[1].prev_hash == by_seq[0].hash
+    report = _verify(services)
+    assert report.intact and (report.entries, report.unsealed) == (2, 0)
+
+
+def test_swapping_two_entries_places_is_reported(client, auth, services):
+    _traffic(client, auth)
+    first, second = audit_entries(services)[1:3]
+    _tamper(services, sa.update(AuditLog).where(AuditLog.id == first.id).values(seq=-1))
+    _tamper(services, sa.update(AuditLog).where(AuditLog.id == second.id).values(seq=first.seq))
+    _tamper(services, sa.update(AuditLog).where(AuditLog.id == first.id).values(seq=second.seq))
+    assert not _verify(services).intact
+
+
+def test_the_sealer_seals_on_its_interval_and_once_more_when_stopped():
+    calls: list[float] = []
+    ticked = threading.Event()
+
+    def seal() -> int:
+        calls.append(time.monotonic())
+        ticked.set()
+        return 0
+
+    sealer = Sealer(seal, interval=0.01).start()
+    assert ticked.wait(5)
+    sealer.stop()
+    after_stop = len(calls)
+    time.sleep(0.05)
+    assert len(calls) == after_stop >= 2  # the ticks, then the last seal of `stop`, then none
+
+
+def test_a_failing_seal_is_logged_and_retried_at_the_next_tick(caplog):
+    attempts: list[int] = []
+
+    def seal() -> int:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("database away")
+        return 0
+
+    sealer = Sealer(seal, interval=0.01).start()
+    deadline = time.monotonic() + 5
+    while len(attempts) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sealer.stop()
+    assert len(attempts) >= 2
+    assert "sealing the audit chain failed" in caplog.text
 
 
 def test_the_application_cannot_change_or_delete_entries(client, auth, services):
