@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from models.base import new_id
 from models.users import RefreshToken, User
 from portal.errors import AuthenticationFailed
-from security.passwords import verify_password
+from security.passwords import hash_password, needs_rehash, verify_password
 from security.tokens import TokenService, hash_refresh_token, new_refresh_token
 
 INVALID_CREDENTIALS = "Invalid email or password"
@@ -66,6 +66,8 @@ def login(
     user = find_active_user(session, email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
         raise AuthenticationFailed(INVALID_CREDENTIALS)
+    if needs_rehash(user.password_hash):  # stored with other argon2 parameters: upgrade it
+        user.password_hash = hash_password(password)
     return _issue(session, policy, user, new_id(), now)
 
 

@@ -153,3 +153,23 @@ def test_expired_access_token_is_401(client) -> None:
         )
     assert response.status_code == 401
     assert response.json()["error"]["message"] == "Token has expired"
+
+
+def test_a_hash_with_older_argon2_parameters_still_logs_in_and_is_upgraded(
+    client, services
+) -> None:
+    from argon2 import PasswordHasher
+
+    from models import User
+
+    old_hash = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(DEMO_PASSWORD)
+    with services.db.engine.begin() as connection:
+        connection.execute(
+            sa.update(User).where(User.email == PATIENT).values(password_hash=old_hash)
+        )
+    assert login(client, password="not-the-password").status_code == 401
+    assert login(client).status_code == 200
+    with services.db.new_session() as session:
+        stored = session.scalar(sa.select(User.password_hash).where(User.email == PATIENT))
+    assert stored != old_hash and stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert login(client).status_code == 200

@@ -102,7 +102,7 @@ def test_roles_compare_case_insensitively(role: str) -> None:
 
 def test_password_hashing_round_trip() -> None:
     stored = hash_password("correct horse")
-    assert stored.startswith("$argon2id$")
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")  # OWASP's argon2id parameters
     assert verify_password(stored, "correct horse")
     assert not verify_password(stored, "wrong horse")
     assert not verify_password(None, "anything")
