@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import uuid
 from contextvars import ContextVar
 from typing import Any
@@ -22,7 +21,6 @@ HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 REQUEST_ID_HEADER = "x-request-id"
 _WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
-access_log = logging.getLogger("portal.access")
 current_request_id: ContextVar[str | None] = ContextVar("portal_request_id", default=None)
 
 
@@ -82,13 +80,10 @@ class RequestContextMiddleware:
         # copies, so the operationId it records is visible to `send_with_headers` below.
         scope.setdefault("extensions", {})
         https = self._is_https(scope)
-        started = time.perf_counter()
-        status_seen: list[int] = []
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status = message["status"]
-                status_seen.append(status)
                 headers = MutableHeaders(scope=message)
                 headers[REQUEST_ID_HEADER] = request_id
                 operation_id = operation_id_of(scope)
@@ -104,13 +99,6 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            access_log.info(
-                "%s %s %s %.1fms",
-                scope["method"],
-                scope["path"],
-                status_seen[0] if status_seen else "-",
-                (time.perf_counter() - started) * 1000,
-            )
             current_request_id.reset(id_token)
             runtime.deactivate(token)
 

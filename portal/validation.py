@@ -30,6 +30,18 @@ from portal.errors import FieldError
 # Draft 4's checker knows neither `date` nor `uuid`; the spec relies on both.
 FORMAT_CHECKER = FormatChecker()
 
+_compiled: dict[tuple[type, int], tuple[Any, Draft4Validator]] = {}
+
+
+def compiled(validator_class: type[Draft4Validator], schema: Any) -> Draft4Validator:
+    """One validator per schema of the spec, built on first use and kept: building one costs
+    more than most validations, and connexion would build one per request."""
+    key = (validator_class, id(schema))
+    found = _compiled.get(key)
+    if found is None or found[0] is not schema:  # keeping `schema` keeps its id unique
+        found = _compiled[key] = (schema, validator_class(schema, format_checker=FORMAT_CHECKER))
+    return found[1]
+
 
 class RequestValidationProblem(BadRequestProblem):
     """A 400 carrying one entry per failing field."""
@@ -106,7 +118,7 @@ def field_errors(errors: Iterable[ValidationError], prefix: str = "") -> list[Fi
 class CollectingJSONBodyValidator(JSONRequestBodyValidator):
     @property
     def _validator(self) -> Draft4Validator:
-        return Draft4RequestValidator(self._schema, format_checker=FORMAT_CHECKER)
+        return compiled(Draft4RequestValidator, self._schema)
 
     async def _parse(self, stream: Any, scope: Any) -> Any:
         body = b"".join([message async for message in stream])
@@ -137,7 +149,7 @@ class CollectingParameterValidator(ParameterValidator):
         if is_nullable(param) and is_null(value):
             return None
         schema = param.get("schema", param)
-        errors = list(Draft4Validator(schema, format_checker=FORMAT_CHECKER).iter_errors(value))
+        errors = list(compiled(Draft4Validator, schema).iter_errors(value))
         if not errors:
             return None
         return FieldError(name, _humanize(errors[0]))

@@ -49,8 +49,16 @@ class AuditRecord:
     details: dict[str, Any] | None = None
 
 
-def entry_hash(entry: AuditLog, prev_hash: str | None) -> str:
-    """SHA-256 over the entry's fields (canonical JSON) and the previous entry's hash."""
+# What an entry's hash covers, with the previous entry's hash.
+HASHED_COLUMNS = (
+    "timestamp", "user_id", "user_role", "action", "resource", "resource_id", "ip",
+    "user_agent", "request_id", "status", "details",
+)  # fmt: skip
+
+
+def entry_hash(entry: Any, prev_hash: str | None) -> str:
+    """SHA-256 over the entry's fields (canonical JSON) and the previous entry's hash; `entry`
+    is an AuditLog or a row with its HASHED_COLUMNS."""
     fields = {
         "timestamp": entry.timestamp.astimezone(UTC).isoformat(),
         "userId": entry.user_id,
@@ -108,38 +116,54 @@ def seal(session: Session) -> int:
     transaction; returns how many were sealed. Entries committed while this runs are left for
     the next seal: the chain's order is the order of sealing, kept in `seq`."""
     head = lock_head(session)
+    table = AuditLog.__table__
     sealed = 0
     while True:
-        pending = session.scalars(
-            sa.select(AuditLog)
-            .where(AuditLog.seq.is_(None))
-            .order_by(AuditLog.id)
+        pending = session.execute(
+            sa.select(*(table.c[name] for name in ("id", *HASHED_COLUMNS)))
+            .where(table.c.seq.is_(None))
+            .order_by(table.c.id)
             .limit(SEAL_BATCH)
         ).all()
         if not pending:
-            break
-        links = []
+            return sealed
         seq, prev_hash = head.last_seq or 0, head.last_hash
+        seqs: dict[int, int] = {}
+        prev_hashes: dict[int, str | None] = {}
+        hashes: dict[int, str] = {}
         for entry in pending:
             seq += 1
-            digest = entry_hash(entry, prev_hash)
-            links.append({"entry_id": entry.id, "seq": seq, "prev_hash": prev_hash, "hash": digest})
-            prev_hash = digest
-        table = AuditLog.__table__
-        # Bulk, by primary key, only while still unsealed: a sealed entry is never rewritten.
-        session.connection().execute(
-            table.update()
-            .where(table.c.id == sa.bindparam("entry_id"), table.c.seq.is_(None))
-            .values(seq=sa.bindparam("seq"), prev_hash=sa.bindparam("prev_hash"),
-                    hash=sa.bindparam("hash")),
-            links,
-        )  # fmt: skip
-        for entry in pending:
-            session.expunge(entry)  # its row changed under the ORM: never reuse the stale object
+            seqs[entry.id], prev_hashes[entry.id] = seq, prev_hash
+            prev_hash = hashes[entry.id] = entry_hash(entry, prev_hash)
+        _write_links(session, seqs, prev_hashes, hashes)
         head.last_id, head.last_seq, head.last_hash = pending[-1].id, seq, prev_hash
         session.flush()
         sealed += len(pending)
-    return sealed
+
+
+def _write_links(
+    session: Session,
+    seqs: dict[int, int],
+    prev_hashes: dict[int, str | None],
+    hashes: dict[int, str],
+) -> None:
+    """One UPDATE giving a batch of entries their links, and only entries still unsealed (a
+    sealed entry is never rewritten). Written as driver SQL: SQLAlchemy's compiler takes
+    time quadratic in the number of CASE parameters (about 1 ms per entry at 300 entries),
+    pymysql's executemany sends one UPDATE per row; this costs about 12 us per entry."""
+    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+    ids = list(seqs)
+    columns, params = [], []
+    for column, values in (("seq", seqs), ("prev_hash", prev_hashes), ("hash", hashes)):
+        columns.append(f"{column} = CASE id {f'WHEN {mark} THEN {mark} ' * len(ids)}END")
+        for entry_id in ids:
+            params += [entry_id, values[entry_id]]
+    in_list = ", ".join([mark] * len(ids))
+    session.connection().exec_driver_sql(
+        f"UPDATE {AuditLog.__tablename__} SET {', '.join(columns)} "
+        f"WHERE seq IS NULL AND id IN ({in_list})",
+        tuple(params + ids),
+    )
 
 
 @dataclass(frozen=True)

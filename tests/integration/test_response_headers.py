@@ -64,14 +64,14 @@ def test_forwarded_https_counts_only_behind_trusted_proxies(client, backend, ser
 
 
 def test_a_well_formed_request_id_is_echoed_in_headers_errors_and_logs(client, caplog):
-    caplog.set_level(logging.INFO, logger="portal.access")
+    caplog.set_level(logging.INFO, logger="portal.request")
     response = client.get("/api/auth/me", headers={"X-Request-ID": "abc-123.DEF:9"})
     assert response.headers["X-Request-ID"] == "abc-123.DEF:9"
     assert response.json()["error"]["requestId"] == "abc-123.DEF:9"
-    lines = [r for r in caplog.records if r.name == "portal.access"]
-    assert lines
-    assert lines[-1].request_id == "abc-123.DEF:9"
-    assert "GET /api/auth/me 401" in lines[-1].getMessage()
+    lines = [r for r in caplog.records if r.name == "portal.request"]
+    assert len(lines) == 1  # one line per request
+    assert lines[0].request_id == lines[0].requestId == "abc-123.DEF:9"
+    assert (lines[0].method, lines[0].path, lines[0].status) == ("GET", "/api/auth/me", 401)
 
 
 @pytest.mark.parametrize("given", [None, "", "has spaces", "x" * 65, "<script>"])
