@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 3000
+comma := ,
 HOST ?= 127.0.0.1
 
 .PHONY: run test lint format install migrate seed clean bench-providers load load-short bench profile install-load lint-spec contract
@@ -69,7 +70,8 @@ $(BIN)/.installed-load: $(BIN)/.installed
 install-load: $(BIN)/.installed-load
 
 load: install-load
-	$(BIN)/python -m bench.load --users $(or $(USERS),100) --duration $(or $(DURATION),60)
+	$(BIN)/python -m bench.load --users $(or $(USERS),100) --duration $(or $(DURATION),60) \
+		--think $(or $(THINK),0.5$(comma)2)
 
 load-short: install-load
 	$(BIN)/python -m bench.load --users 20 --duration 20

@@ -47,6 +47,11 @@ def main() -> int:
     # Logins (argon2, deliberately slow) are spread over the first seconds, as real ones would be.
     parser.add_argument("--spawn-rate", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--think",
+        default="0.5,2",
+        help='seconds a patient pauses between two pages, "min,max"; "0,0" is a stress test',
+    )
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -80,7 +85,12 @@ def main() -> int:
                 "10",
             ],
             cwd=ROOT,
-            env={**os.environ, "LOAD_OUTCOMES_FILE": str(outcomes_file), "PYTHONPATH": str(ROOT)},
+            env={
+                **os.environ,
+                "LOAD_OUTCOMES_FILE": str(outcomes_file),
+                "LOAD_THINK_SECONDS": args.think,
+                "PYTHONPATH": str(ROOT),
+            },
             check=False,
         )
         server_metrics = fetch_metrics(server)
@@ -222,6 +232,7 @@ def build_report(
             "users": args.users,
             "durationSeconds": args.duration,
             "workers": args.workers,
+            "thinkSeconds": args.think,
             "database": "MariaDB",
             "cpus": os.cpu_count(),
             "note": "load generator and server share the machine's cores",
@@ -248,7 +259,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     config = report["config"]
     lines = [
         f"## Load test: {config['users']} patients, {config['durationSeconds']} s, "
-        f"{config['workers']} workers, {config['database']} ({report['finishedAt']})",
+        f"{config['workers']} workers, {config['database']}, think time "
+        f"{config['thinkSeconds'].replace(',', '-')} s ({report['finishedAt']})",
         "",
         "| endpoint | requests | failures (by status) | p50 ms | p95 ms | p99 ms | req/s |",
         "|---|---:|---|---:|---:|---:|---:|",

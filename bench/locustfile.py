@@ -1,6 +1,10 @@
 """Locust scenario of plan 10.3: each simulated patient logs in, searches providers, reads free
 slots, books, lists, reschedules and cancels, then lists records and downloads an attachment.
 
+Between two pages a patient thinks: LOAD_THINK_SECONDS="min,max" (default "0.5,2", a brisk
+user who already knows what to book); "0,0" turns the patients into a stress test that sends
+each request as soon as the previous answer arrives.
+
 Run by `bench/load.py` (`make load`); the patients are the `load-patient-NNN` accounts it adds.
 Every successful booking and every failure (by status) is written to LOAD_OUTCOMES_FILE at the
 end, for the report and the database checks.
@@ -36,8 +40,14 @@ class FlowStopped(Exception):
     """The server refused a step the rest of the round depends on."""
 
 
+def _think_seconds() -> tuple[float, float]:
+    low, high = (float(part) for part in os.environ.get("LOAD_THINK_SECONDS", "0.5,2").split(","))
+    return low, high
+
+
 class Patient(FastHttpUser):
-    wait_time = between(0.2, 1.0)
+    # also the pause between the pages of one visit (`self.wait()`)
+    wait_time = between(*_think_seconds())
 
     def on_start(self) -> None:
         number = next(_numbers)
@@ -115,10 +125,12 @@ class Patient(FastHttpUser):
         providers = search.json()["data"]
         if not providers:
             return
+        self.wait()  # reads the results, picks a provider
         provider = random.choice(providers)
         slot = self._free_slot(provider["id"], provider.get("nextAvailableDate"))
         if slot is None:
             return
+        self.wait()  # picks a time
         day, time_of_day = slot
         booked = self._call(
             "POST",
@@ -145,8 +157,11 @@ class Patient(FastHttpUser):
                 "time": appointment["time"],
                 "cancelled": False,
             }
+        self.wait()  # reads the confirmation
         self._require(self._call("GET", "/api/appointments", "list appointments", {200}))
+        self.wait()
         self._reschedule(appointment["id"], provider["id"], day)
+        self.wait()
         cancelled = self._call(
             "DELETE",
             f"/api/appointments/{appointment['id']}/cancel",
@@ -164,6 +179,7 @@ class Patient(FastHttpUser):
         if slot is None:
             return
         new_day, new_time = slot
+        self.wait()  # picks the new time
         moved = self._call(
             "PUT",
             f"/api/appointments/{appointment_id}/reschedule",
@@ -179,6 +195,7 @@ class Patient(FastHttpUser):
         records = self._require(
             self._call("GET", "/api/medical-records", "list records", {200})
         ).json()["data"]
+        self.wait()  # reads the list, opens the documents
         for record in records:
             for attachment in record.get("attachments", []):
                 large = attachment["fileSize"] > 1024 * 1024
