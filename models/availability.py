@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from models.appointments import Appointment
 from models.providers import ProviderAvailability, ProviderLocation, ProviderProfile
@@ -78,6 +78,8 @@ def find_provider(
         sa.select(ProviderProfile)
         .join(User, User.id == ProviderProfile.user_id)
         .where(ProviderProfile.user_id == provider_user_id, User.is_active.is_(True))
+        # what scheduling reads; the rest of the profile (bio, education...) stays unread
+        .options(load_only(ProviderProfile.accepting_new_patients, raiseload=True))
     )
     if for_update:
         query = query.with_for_update()
