@@ -85,6 +85,7 @@ def search_providers(body: dict[str, Any] | bytes | None = None) -> flask.Respon
     current = services()
     found = provider_search.search_providers(
         current.db.session(),
+        current.search_directory,
         filters_from(body),
         page=body.get("page", 1),
         limit=body.get("limit", 20),

@@ -1,14 +1,18 @@
 """Provider search: the filters, the queries behind them, and one page of provider cards.
 
-The number of statements per search is fixed (six) whatever the number of providers: filters
-are SQL conditions; the `date` filter loads that weekday's windows and that day's bookings of
-every candidate in two statements and applies the slot rule in memory; `nextAvailableDate` is
-computed for the page's providers only (see `models.availability.next_available_dates`).
+Who is listed, in what order, and their weekly windows come from the search directory, a
+snapshot at most SEARCH_DIRECTORY_TTL_SECONDS old (`models.search_directory`); the filters and
+the bookings are read from the database on every search. The number of statements per search is
+bounded whatever the number of providers: the snapshot (two, once per TTL), the filters (one,
+when any of specialty, location, insurance is given), the `date` filter's bookings of that day
+(one), the page's profiles and locations (two), and `nextAvailableDate`'s bookings (one or two,
+see `models.availability.next_available_dates`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -17,16 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models.appointments import Appointment
-from models.availability import (
-    as_text,
-    booking_of,
-    live_bookings,
-    next_available_dates,
-    window_of,
-)
+from models.availability import as_text, booking_of, live_bookings, next_available_dates
 from models.providers import (
     InsurancePlan,
-    ProviderAvailability,
     ProviderLocation,
     ProviderProfile,
     provider_insurance_plans,
@@ -35,17 +32,18 @@ from models.scheduling import (
     DEFAULT_DURATION_MINUTES,
     WEEKDAY_NAMES,
     Booking,
-    Window,
-    has_free_slot,
+    providers_free_on,
 )
+from models.search_directory import DirectorySnapshot, SearchDirectory
 from models.users import User
 
 # Shortest location term also looked for inside street addresses: a two-letter state code
 # ("ME") must not match every address that merely contains those letters ("Memorial Dr").
 MIN_ADDRESS_TERM = 3
-
-# Results are listed alphabetically; the id breaks ties so pages never overlap.
-ORDER = (User.last_name, User.first_name, User.id)
+# Up to this many providers, naming them in the query for a day's bookings costs less than
+# reading the bookings of every provider that day (each named id costs the database an index
+# lookup; measured at 2,000 providers and 50,000 appointments, README).
+FEW_PROVIDERS = 100
 
 
 def _term(text: str | None) -> str | None:
@@ -110,8 +108,8 @@ def _accepts(plan_key: str) -> sa.ColumnElement[bool]:
 
 
 def _conditions(filters: SearchFilters) -> list[sa.ColumnElement[bool]]:
-    """The SQL part of the filters (everything except "a free slot on `date`")."""
-    conditions: list[sa.ColumnElement[bool]] = [User.is_active.is_(True)]
+    """The SQL part of the filters (specialty, location, insurance), on provider_profiles."""
+    conditions: list[sa.ColumnElement[bool]] = []
     if filters.specialty:
         conditions.append(ProviderProfile.specialty == filters.specialty)
     if filters.location:
@@ -121,62 +119,63 @@ def _conditions(filters: SearchFilters) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def _providers(*columns: sa.ColumnElement[object]) -> sa.Select[tuple[object, ...]]:
-    return sa.select(*columns).join(ProviderProfile, ProviderProfile.user_id == User.id)
+def _matching(session: Session, filters: SearchFilters) -> set[str] | None:
+    """User ids of the providers passing the SQL filters; None when there are none to pass."""
+    conditions = _conditions(filters)
+    if not conditions:
+        return None
+    return set(session.scalars(sa.select(ProviderProfile.user_id).where(*conditions)))
+
+
+def _bookings_on(
+    session: Session, day: date, providers: Collection[str]
+) -> dict[str, list[Booking]]:
+    """The live bookings of `providers` on `day`, in one statement."""
+    query = sa.select(
+        Appointment.provider_id, as_text(Appointment.start_time), Appointment.duration
+    ).where(Appointment.date == day, live_bookings())
+    if len(providers) <= FEW_PROVIDERS:
+        query = query.where(Appointment.provider_id.in_(list(providers)))
+    bookings: dict[str, list[Booking]] = defaultdict(list)
+    for provider_id, start, duration in session.execute(query):
+        bookings[provider_id].append(booking_of(start, duration))
+    return bookings
 
 
 def _free_on(
     session: Session,
-    conditions: list[sa.ColumnElement[bool]],
+    directory: SearchDirectory,
+    candidates: set[str] | None,
     day: date,
     now: datetime,
     zone: ZoneInfo,
-) -> list[str]:
-    """Ids, in result order, of the matching providers with a free slot on `day`."""
-    windows: dict[str, list[Window]] = defaultdict(list)
-    for user_id, start, end in session.execute(
-        _providers(
-            User.id,
-            as_text(ProviderAvailability.start_time),
-            as_text(ProviderAvailability.end_time),
-        )
-        .join(ProviderAvailability, ProviderAvailability.provider_id == ProviderProfile.id)
-        .where(
-            *conditions,
-            ProviderAvailability.day_of_week == WEEKDAY_NAMES[day.weekday()],
-            ProviderAvailability.is_active.is_(True),
-        )
-        .order_by(*ORDER)
-    ):
-        windows[user_id].append(window_of(start, end))
-    bookings: dict[str, list[Booking]] = defaultdict(list)
-    for provider_id, start, duration in session.execute(
-        sa.select(
-            Appointment.provider_id, as_text(Appointment.start_time), Appointment.duration
-        ).where(
-            Appointment.date == day,
-            live_bookings(),
-            Appointment.provider_id.in_(_providers(User.id).where(*conditions)),
-        )
-    ):
-        bookings[provider_id].append(booking_of(start, duration))
-    return [
-        user_id
-        for user_id, own in windows.items()
-        if has_free_slot(own, bookings[user_id], day, DEFAULT_DURATION_MINUTES, now, zone)
-    ]
+) -> set[str]:
+    """The candidates (None: every listed provider) with a free slot on `day`."""
+    open_that_day = directory.open_on(WEEKDAY_NAMES[day.weekday()])
+    if candidates is not None:
+        open_that_day = {uid: w for uid, w in open_that_day.items() if uid in candidates}
+    if not open_that_day:
+        return set()
+    bookings = _bookings_on(session, day, open_that_day.keys())
+    return providers_free_on(open_that_day, bookings, day, DEFAULT_DURATION_MINUTES, now, zone)
 
 
-def _cards(session: Session, ids: list[str], now: datetime, zone: ZoneInfo) -> list[ProviderCard]:
+def _cards(
+    session: Session,
+    directory: SearchDirectory,
+    ids: Sequence[str],
+    now: datetime,
+    zone: ZoneInfo,
+) -> list[ProviderCard]:
     """The cards of `ids`, in that order: profiles, primary locations, next free days."""
     if not ids:
         return []
     rows = {
         row.id: row
         for row in session.execute(
-            _providers(User.id, User.first_name, User.last_name, ProviderProfile).where(
-                User.id.in_(ids)
-            )
+            sa.select(User.id, User.first_name, User.last_name, ProviderProfile)
+            .join(ProviderProfile, ProviderProfile.user_id == User.id)
+            .where(User.id.in_(ids))
         )
     }
     locations: dict[str, ProviderLocation] = {}
@@ -188,7 +187,9 @@ def _cards(session: Session, ids: list[str], now: datetime, zone: ZoneInfo) -> l
         .order_by(ProviderLocation.is_primary.desc(), ProviderLocation.created_at)
     ):
         locations.setdefault(user_id, location)
-    next_days = next_available_dates(session, ids, now, zone)
+    next_days = next_available_dates(
+        session, {uid: directory.weekly(uid) for uid in ids}, now, zone
+    )
     return [
         ProviderCard(
             user_id=uid,
@@ -199,11 +200,13 @@ def _cards(session: Session, ids: list[str], now: datetime, zone: ZoneInfo) -> l
             next_available=next_days[uid],
         )
         for uid in ids
+        if uid in rows  # a provider removed since the snapshot was read is left out
     ]
 
 
 def search_providers(
     session: Session,
+    directory: DirectorySnapshot,
     filters: SearchFilters,
     *,
     page: int,
@@ -212,16 +215,15 @@ def search_providers(
     zone: ZoneInfo,
 ) -> SearchPage:
     """One page of the providers matching every filter, and how many match in all."""
-    conditions = _conditions(filters)
+    listed = directory.current(session)
+    candidates = _matching(session, filters)
+    if filters.day is not None:
+        candidates = _free_on(session, listed, candidates, filters.day, now, zone)
+    matching: Sequence[str] = (
+        listed.in_order
+        if candidates is None
+        else [uid for uid in listed.in_order if uid in candidates]
+    )
     offset = (page - 1) * limit
-    if filters.day is None:
-        total = session.scalar(_providers(sa.func.count(User.id)).where(*conditions)) or 0
-        ids = list(
-            session.scalars(
-                _providers(User.id).where(*conditions).order_by(*ORDER).limit(limit).offset(offset)
-            )
-        )
-    else:
-        matching = _free_on(session, conditions, filters.day, now, zone)
-        total, ids = len(matching), matching[offset : offset + limit]
-    return SearchPage(total, _cards(session, ids, now, zone))
+    page_ids = matching[offset : offset + limit]
+    return SearchPage(len(matching), _cards(session, listed, page_ids, now, zone))
