@@ -202,20 +202,19 @@ def providers_free_on(
 
     Search asks this of thousands of providers at once: the day's checks are made once, and
     providers without a booking that day, whose answer depends on their windows alone, are
-    judged once per distinct set of windows."""
+    judged once per windows object (the search directory shares one among equal schedules)."""
     past = _bookable_day(day, now, zone)
     if past is None:
         return set()
     free: set[str] = set()
-    unbooked: dict[tuple[Window, ...], bool] = {}
+    unbooked: dict[int, bool] = {}  # by id(): equal schedules are common, hashing them is not free
     for provider, windows in windows_by_provider.items():
         if own := bookings_by_provider.get(provider):
             is_open = _any_start(windows, _taken(own), duration_minutes, past)
         else:
-            key = tuple(windows)
-            if key not in unbooked:
-                unbooked[key] = _any_start(key, (), duration_minutes, past)
-            is_open = unbooked[key]
+            is_open = unbooked.get(id(windows))
+            if is_open is None:
+                is_open = unbooked[id(windows)] = _any_start(windows, (), duration_minutes, past)
         if is_open:
             free.add(provider)
     return free

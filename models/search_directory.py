@@ -77,10 +77,18 @@ def load_search_directory(session: Session) -> SearchDirectory:
             window = window_of(start, end)
             by_provider[user_id][weekday].append(window)
             by_weekday[weekday][user_id].append(window)
+    # One tuple per distinct schedule of a day, shared by every provider who works it: search
+    # then judges an unbooked day once per schedule (`scheduling.providers_free_on`).
+    shared: dict[tuple[Window, ...], tuple[Window, ...]] = {}
+
+    def one(windows: list[Window]) -> tuple[Window, ...]:
+        as_tuple = tuple(sorted(windows))
+        return shared.setdefault(as_tuple, as_tuple)
+
     return SearchDirectory(
         in_order,
-        {uid: {day: tuple(ws) for day, ws in days.items()} for uid, days in by_provider.items()},
-        {day: {uid: tuple(ws) for uid, ws in uids.items()} for day, uids in by_weekday.items()},
+        {uid: {day: one(ws) for day, ws in days.items()} for uid, days in by_provider.items()},
+        {day: {uid: one(ws) for uid, ws in uids.items()} for day, uids in by_weekday.items()},
     )
 
 
