@@ -18,7 +18,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from models.appointments import Appointment
 from models.availability import as_text, booking_of, live_bookings, next_available_dates
@@ -85,8 +85,8 @@ class SearchPage:
 
 
 def _location_matches(term: str) -> sa.ColumnElement[bool]:
-    """Any of the provider's locations has this city, state code or ZIP code, or a street
-    address containing the term (case-insensitive; LIKE wildcards in the term are literal)."""
+    """The location has this city, state code or ZIP code, or a street address containing the
+    term (case-insensitive; LIKE wildcards in the term are literal)."""
     location = ProviderLocation
     same = [
         sa.func.lower(location.city) == term,
@@ -95,36 +95,33 @@ def _location_matches(term: str) -> sa.ColumnElement[bool]:
     ]
     if len(term) >= MIN_ADDRESS_TERM:
         same.append(sa.func.lower(location.address).contains(term, autoescape=True))
-    return sa.exists().where(location.provider_id == ProviderProfile.id, sa.or_(*same))
-
-
-def _accepts(plan_key: str) -> sa.ColumnElement[bool]:
-    plans = provider_insurance_plans
-    return sa.exists().where(
-        plans.c.provider_id == ProviderProfile.id,
-        plans.c.insurance_plan_id == InsurancePlan.id,
-        InsurancePlan.name_key == plan_key,
-    )
-
-
-def _conditions(filters: SearchFilters) -> list[sa.ColumnElement[bool]]:
-    """The SQL part of the filters (specialty, location, insurance), on provider_profiles."""
-    conditions: list[sa.ColumnElement[bool]] = []
-    if filters.specialty:
-        conditions.append(ProviderProfile.specialty == filters.specialty)
-    if filters.location:
-        conditions.append(_location_matches(filters.location))
-    if filters.insurance:
-        conditions.append(_accepts(filters.insurance))
-    return conditions
+    return sa.or_(*same)
 
 
 def _matching(session: Session, filters: SearchFilters) -> set[str] | None:
-    """User ids of the providers passing the SQL filters; None when there are none to pass."""
-    conditions = _conditions(filters)
-    if not conditions:
+    """User ids of the providers passing the SQL filters (specialty, location, insurance);
+    None when none of them is given.
+
+    Joins rather than EXISTS: the database then starts from the few matching locations or
+    plans instead of testing every provider (a provider with several matching locations comes
+    back once per location; the set keeps one)."""
+    if not (filters.specialty or filters.location or filters.insurance):
         return None
-    return set(session.scalars(sa.select(ProviderProfile.user_id).where(*conditions)))
+    query = sa.select(ProviderProfile.user_id)
+    if filters.specialty:
+        query = query.where(ProviderProfile.specialty == filters.specialty)
+    if filters.location:
+        query = query.join(
+            ProviderLocation, ProviderLocation.provider_id == ProviderProfile.id
+        ).where(_location_matches(filters.location))
+    if filters.insurance:
+        plans = provider_insurance_plans
+        query = (
+            query.join(plans, plans.c.provider_id == ProviderProfile.id)
+            .join(InsurancePlan, InsurancePlan.id == plans.c.insurance_plan_id)
+            .where(InsurancePlan.name_key == filters.insurance)
+        )
+    return set(session.scalars(query))
 
 
 def _bookings_on(
@@ -170,23 +167,31 @@ def _cards(
     """The cards of `ids`, in that order: profiles, primary locations, next free days."""
     if not ids:
         return []
+    # the primary location first; otherwise the oldest
+    other = aliased(ProviderLocation)
+    shown_location = (
+        sa.select(other.id)
+        .where(other.provider_id == ProviderProfile.id)
+        .order_by(other.is_primary.desc(), other.created_at)
+        .limit(1)
+        .correlate(ProviderProfile)
+        .scalar_subquery()
+    )
     rows = {
         row.id: row
         for row in session.execute(
-            sa.select(User.id, User.first_name, User.last_name, ProviderProfile)
+            sa.select(User.id, User.first_name, User.last_name, ProviderProfile, ProviderLocation)
             .join(ProviderProfile, ProviderProfile.user_id == User.id)
+            .outerjoin(
+                ProviderLocation,
+                sa.and_(
+                    ProviderLocation.provider_id == ProviderProfile.id,
+                    ProviderLocation.id == shown_location,
+                ),
+            )
             .where(User.id.in_(ids))
         )
     }
-    locations: dict[str, ProviderLocation] = {}
-    for user_id, location in session.execute(
-        sa.select(ProviderProfile.user_id, ProviderLocation)
-        .join(ProviderLocation, ProviderLocation.provider_id == ProviderProfile.id)
-        .where(ProviderProfile.user_id.in_(ids))
-        # the primary location first; otherwise the oldest
-        .order_by(ProviderLocation.is_primary.desc(), ProviderLocation.created_at)
-    ):
-        locations.setdefault(user_id, location)
     next_days = next_available_dates(
         session, {uid: directory.weekly(uid) for uid in ids}, now, zone
     )
@@ -196,7 +201,7 @@ def _cards(
             first_name=rows[uid].first_name,
             last_name=rows[uid].last_name,
             profile=rows[uid].ProviderProfile,
-            location=locations.get(uid),
+            location=rows[uid].ProviderLocation,
             next_available=next_days[uid],
         )
         for uid in ids
