@@ -16,10 +16,10 @@ from tests.conftest import DEMO_PASSWORD, SEED_DAY
 from tests.integration.providers_support import SEARCH, SEED_MORNING, slots_url, user_id
 
 # With the search directory read (models/search_directory.py): the filters (when given), the
-# day's bookings (with `date`), the page's profiles and locations, the page's bookings of the next
-# two weeks (and of the rest of the horizon for providers without a free day in those); plus
-# SQLite's BEGIN.
-MAX_STATEMENTS = 7
+# day's bookings (with `date`), the page's profiles with their shown locations, the page's
+# bookings of the next two weeks (and of the rest of the horizon for providers without a free
+# day in those); plus SQLite's BEGIN.
+MAX_STATEMENTS = 6
 # Reading the directory, once per SEARCH_DIRECTORY_TTL_SECONDS: providers in order, windows.
 DIRECTORY_STATEMENTS = 2
 
