@@ -5,8 +5,8 @@ snapshot at most SEARCH_DIRECTORY_TTL_SECONDS old (`models.search_directory`); t
 the bookings are read from the database on every search. The number of statements per search is
 bounded whatever the number of providers: the snapshot (two, once per TTL), the filters (one,
 when any of specialty, location, insurance is given), the `date` filter's bookings of that day
-(one), the page's profiles and locations (two), and `nextAvailableDate`'s bookings (one or two,
-see `models.availability.next_available_dates`).
+(one), the page's profiles with their shown locations (one), and `nextAvailableDate`'s bookings
+(one or two, see `models.availability.next_available_dates`).
 """
 
 from __future__ import annotations
