@@ -184,7 +184,7 @@ def next_available_dates(
     """Each provider's (the keys of `weekly_windows`) first day, today to the booking horizon,
     with a free slot for a visit of the default length, the days walked in memory.
 
-    Most providers have a free day within days, so the bookings are read in two steps: the
+    Most providers have a free day soon, so the bookings are read in two steps: the
     first FIRST_LOOK_DAYS for all of them (one statement), then the rest of the horizon only
     for those still without a free day (one more statement, when there are any)."""
     today = clinic_today(now, zone)

@@ -251,3 +251,15 @@ def test_search_needs_a_token(client):
     response = client.post(SEARCH, json={})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "AUTHENTICATION_ERROR"
+
+
+def test_next_available_date_beyond_the_first_two_weeks(client, patient, db_session):
+    rodriguez = user_id(db_session, "provider4@clinic.example")  # schedule 3: Mon, Tue, Thu
+    working_days = ["2026-11-26", "2026-11-30", "2026-12-01", "2026-12-03", "2026-12-07",
+                    "2026-12-08"]  # fmt: skip
+    for day in map(date.fromisoformat, working_days):  # 07:30-11:30 and 12:30-15:30, all taken
+        book(db_session, rodriguez, day, time(7), duration=270)
+        book(db_session, rodriguez, day, time(12), duration=210)
+    body = search(client, patient, specialty="internal_medicine")
+    by_name = {p["lastName"]: p["nextAvailableDate"] for p in body["data"]}
+    assert by_name["Rodriguez"] == "2026-12-10"
