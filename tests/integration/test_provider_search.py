@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from models import ProviderAvailability, ProviderProfile
+from models import ProviderAvailability, ProviderProfile, provider_search
 from tests.integration.providers_support import SEARCH, SEED_MORNING, book, last_names, user_id
 
 NY = ZoneInfo("America/New_York")
@@ -139,7 +139,12 @@ def test_date_filter_keeps_providers_with_a_free_slot_that_day(client, patient):
     assert body["total"] == 6
 
 
-def test_date_filter_drops_a_provider_whose_day_is_fully_booked(client, patient, db_session):
+@pytest.mark.parametrize("few", [provider_search.FEW_PROVIDERS, 0], ids=["named", "whole day"])
+def test_date_filter_drops_a_provider_whose_day_is_fully_booked(
+    client, patient, db_session, monkeypatch, few
+):
+    # `few` 0: the day's bookings of every provider are read, as at scale
+    monkeypatch.setattr(provider_search, "FEW_PROVIDERS", few)
     kim = user_id(db_session, "provider15@clinic.example")
     book(db_session, kim, SATURDAY, time(9), duration=240)  # schedule 2: Saturday 09:00-13:00
     body = search(client, patient, date="2026-11-28")
