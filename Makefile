@@ -32,7 +32,8 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Providers API at scale on MariaDB: 2,000 providers, 50,000 appointments (see README).
+# Providers API at scale: the real server on MariaDB (2,000 providers, 50,000 appointments) and
+# Redis for its limiter; see README "Benchmark at scale".
 bench-providers: install
 	$(BIN)/python -m bench.providers $(BENCH_ARGS)
 

@@ -150,18 +150,18 @@ def _add_patients(session, storage, count: int, today) -> None:  # type: ignore[
             )
 
 
-def free_port() -> int:
+def free_port(ports: range = PORTS) -> int:
     wanted = os.environ.get("LOAD_PORT")
     if wanted:
         return int(wanted)
-    for port in PORTS:
+    for port in ports:
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise SystemExit("no free port in 3700-3799")
+    raise SystemExit(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 @dataclass
@@ -172,9 +172,17 @@ class Server:
 
 
 @contextmanager
-def running_server(db: LoadDatabase, workers: int, log_name: str) -> Iterator[Server]:
-    """`portal serve --workers N` in production mode on `db`, until the block ends."""
-    port = free_port()
+def running_server(
+    db: LoadDatabase,
+    workers: int,
+    log_name: str,
+    *,
+    port: int | None = None,
+    overrides: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """`portal serve --workers N` in production mode on `db`, until the block ends;
+    `overrides` replace some of the environment below."""
+    port = port or free_port()
     token = secrets.token_urlsafe(24)
     env = {
         **os.environ,
@@ -195,6 +203,7 @@ def running_server(db: LoadDatabase, workers: int, log_name: str) -> Iterator[Se
         "RATE_LIMIT_BOOKING_MAX": "1000000",
         # counters shared by the workers, as in production (README "Production serving")
         "RATE_LIMIT_STORAGE_URL": os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        **(overrides or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import flask
 from handlers.formats import etag_matches, iso_date, strong_etag
 from models import availability, provider_search
 from models.base import utcnow
-from models.providers import SPECIALTY_NAMES, ProviderLocation
+from models.providers import SPECIALTY_NAMES
 from models.scheduling import format_time_of_day
 from portal import metrics
 from portal.errors import NotFound
@@ -22,7 +22,7 @@ SEARCH_CACHE_CONTROL = "public, max-age=300"
 SLOTS_CACHE_CONTROL = "private, max-age=60"
 
 
-def _location_json(location: ProviderLocation | None) -> dict[str, str] | None:
+def _location_json(location: provider_search.CardLocation | None) -> dict[str, str] | None:
     if location is None:
         return None
     return {
@@ -85,6 +85,7 @@ def search_providers(body: dict[str, Any] | bytes | None = None) -> flask.Respon
     current = services()
     found = provider_search.search_providers(
         current.db.session(),
+        current.search_directory,
         filters_from(body),
         page=body.get("page", 1),
         limit=body.get("limit", 20),

@@ -106,6 +106,47 @@ def _past_grid_minutes(day: date, now_utc: datetime, zone: ZoneInfo) -> frozense
     )
 
 
+def _bookable_day(day: date, now: datetime, zone: ZoneInfo) -> frozenset[int] | None:
+    """None when `day` cannot be booked at all (before today or beyond the horizon); else the
+    grid starts of `day` that are already past (only today can hold any: a later clinic date
+    is later in real time too)."""
+    today = clinic_today(now, zone)
+    if not within_booking_horizon(day, today):
+        return None
+    return _past_grid_minutes(day, now.astimezone(UTC), zone) if day == today else frozenset()
+
+
+def _starts(
+    windows: Iterable[Window],
+    taken: Sequence[tuple[int, int]],
+    duration_minutes: int,
+    past: frozenset[int],
+) -> Iterator[int]:
+    """Each start (minutes after midnight) passing the rule on a bookable day, window by
+    window (overlapping windows may repeat one); `taken` holds (start, minutes) of bookings."""
+    for window in windows:
+        first = -(-_minutes(window.start) // SLOT_GRID_MINUTES) * SLOT_GRID_MINUTES
+        for begin in range(first, _minutes(window.end) - duration_minutes + 1, SLOT_GRID_MINUTES):
+            if begin in past or any(
+                _overlaps(begin, duration_minutes, b, length) for b, length in taken
+            ):
+                continue
+            yield begin
+
+
+def _any_start(
+    windows: Iterable[Window],
+    taken: Sequence[tuple[int, int]],
+    duration_minutes: int,
+    past: frozenset[int],
+) -> bool:
+    return next(_starts(windows, taken, duration_minutes, past), None) is not None
+
+
+def _taken(bookings: Iterable[Booking]) -> list[tuple[int, int]]:
+    return [(_minutes(b.start), b.duration_minutes) for b in bookings]
+
+
 def _open_starts(
     windows: Iterable[Window],
     bookings: Iterable[Booking],
@@ -115,20 +156,11 @@ def _open_starts(
     zone: ZoneInfo,
 ) -> Iterator[time]:
     """Each start passing the rule, window by window (overlapping windows may repeat one)."""
-    today = clinic_today(now, zone)
-    if not within_booking_horizon(day, today):
+    past = _bookable_day(day, now, zone)
+    if past is None:
         return
-    taken = [(_minutes(b.start), b.duration_minutes) for b in bookings]
-    # Only today can hold past starts: a later clinic date is later in real time too.
-    past = _past_grid_minutes(day, now.astimezone(UTC), zone) if day == today else frozenset()
-    for window in windows:
-        first = -(-_minutes(window.start) // SLOT_GRID_MINUTES) * SLOT_GRID_MINUTES
-        for begin in range(first, _minutes(window.end) - duration_minutes + 1, SLOT_GRID_MINUTES):
-            if begin in past or any(
-                _overlaps(begin, duration_minutes, b, length) for b, length in taken
-            ):
-                continue
-            yield _time(begin)
+    for begin in _starts(windows, _taken(bookings), duration_minutes, past):
+        yield _time(begin)
 
 
 def free_slots(
@@ -154,7 +186,38 @@ def has_free_slot(
 ) -> bool:
     """`free_slots(...) != []`, stopping at the first free start (search asks this of
     every candidate provider)."""
-    return next(_open_starts(windows, bookings, day, duration_minutes, now, zone), None) is not None
+    past = _bookable_day(day, now, zone)
+    return past is not None and _any_start(windows, _taken(bookings), duration_minutes, past)
+
+
+def providers_free_on(
+    windows_by_provider: Mapping[str, Sequence[Window]],
+    bookings_by_provider: Mapping[str, Sequence[Booking]],
+    day: date,
+    duration_minutes: int,
+    now: datetime,
+    zone: ZoneInfo,
+) -> set[str]:
+    """The providers (keys of `windows_by_provider`) for which `has_free_slot` holds on `day`.
+
+    Search asks this of thousands of providers at once: the day's checks are made once, and
+    providers without a booking that day, whose answer depends on their windows alone, are
+    judged once per windows object (the search directory shares one among equal schedules)."""
+    past = _bookable_day(day, now, zone)
+    if past is None:
+        return set()
+    free: set[str] = set()
+    unbooked: dict[int, bool] = {}  # by id(): equal schedules are common, hashing them is not free
+    for provider, windows in windows_by_provider.items():
+        if own := bookings_by_provider.get(provider):
+            is_open = _any_start(windows, _taken(own), duration_minutes, past)
+        else:
+            is_open = unbooked.get(id(windows))
+            if is_open is None:
+                is_open = unbooked[id(windows)] = _any_start(windows, (), duration_minutes, past)
+        if is_open:
+            free.add(provider)
+    return free
 
 
 def is_free_slot(
@@ -175,12 +238,18 @@ def first_free_day(
     duration_minutes: int,
     now: datetime,
     zone: ZoneInfo,
+    *,
+    first: date | None = None,
+    last: date | None = None,
 ) -> date | None:
-    """The first day from today up to the horizon with a free slot, or None."""
+    """The first day from today up to the horizon with a free slot, or None. `first` and
+    `last` narrow the days looked at (the caller then holds only their bookings)."""
     if not any(weekly_windows.values()):
         return None
     today = clinic_today(now, zone)
-    day, last = today, booking_horizon(today)
+    horizon = booking_horizon(today)
+    day = today if first is None else max(first, today)
+    last = horizon if last is None else min(last, horizon)
     while day <= last:
         windows = weekly_windows.get(WEEKDAY_NAMES[day.weekday()], ())
         if windows and has_free_slot(

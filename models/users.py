@@ -21,7 +21,7 @@ ROLES = ("patient", "doctor", "nurse", "admin")
 
 class User(Base):
     __tablename__ = "users"
-    # provider search pages are ordered by name (models/provider_search.py)
+    # provider search lists by name (models/search_directory.py)
     __table_args__ = (sa.Index("ix_users_last_name_first_name", "last_name", "first_name"),)
 
     id: Mapped[str] = id_column()

@@ -14,6 +14,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.utils import get_function_from_name
 
+from models.search_directory import DirectorySnapshot
 from openapi import SPEC_PATH
 from portal import http_errors, limits, published_spec
 from portal.db import Database
@@ -91,6 +92,7 @@ def build_services(settings: Settings) -> Services:
         db=db,
         tokens=TokenService(settings.signing_secret, settings.jwt_expiration),
         storage=storage_from_settings(settings),
+        search_directory=DirectorySnapshot(settings.search_directory_ttl_seconds),
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from models.search_directory import DirectorySnapshot
     from portal.db import Database
     from portal.settings import Settings
     from portal.storage import Storage
@@ -20,6 +21,7 @@ class Services:
     db: Database
     tokens: TokenService
     storage: Storage
+    search_directory: DirectorySnapshot
 
 
 _current: ContextVar[Services] = ContextVar("portal_services")

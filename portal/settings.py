@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     metrics_token: str | None = None
     log_format: Literal["json", "text"] = "json"
 
+    # How old search's in-memory provider directory may grow (models/search_directory.py).
+    search_directory_ttl_seconds: float = Field(60, ge=0)
     clinic_timezone: str = "America/New_York"
     virtual_meeting_base_url: str = "https://meet.portal.example/visit"
     demo_password: str = "portal-demo-2025"

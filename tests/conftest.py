@@ -173,6 +173,7 @@ def app(backend_app: tuple[FlaskApp, Services], backend: Backend) -> FlaskApp:
     """The backend's app, its database put back to the seeded state."""
     flask_app, current = backend_app
     backend.restore(current.db.engine)
+    current.search_directory.clear()  # the restore rewrote providers behind the app's back
     return flask_app
 
 

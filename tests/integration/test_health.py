@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 
 from portal.app import create_app
@@ -17,7 +19,7 @@ def test_health_reports_ok_with_a_live_database(client):
 
 def test_health_is_503_when_the_database_does_not_answer(services: Services):
     dead = Database(sa.create_engine("mysql+pymysql://nobody@127.0.0.1:1/none"))
-    broken = Services(services.settings, dead, services.tokens, services.storage)
+    broken = dataclasses.replace(services, db=dead)
     response = create_app(services.settings, broken).test_client().get("/health")
     assert response.status_code == 503
     assert response.json() == {"status": "degraded", "database": "unavailable"}

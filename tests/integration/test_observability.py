@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 
@@ -19,7 +20,7 @@ METRICS_TOKEN = "metrics-token-for-tests-0123456789"
 def metrics_client(services: Services):  # type: ignore[no-untyped-def]
     """An app of the same database whose METRICS_TOKEN is set."""
     settings = services.settings.model_copy(update={"metrics_token": METRICS_TOKEN})
-    with_token = Services(settings, services.db, services.tokens, services.storage)
+    with_token = dataclasses.replace(services, settings=settings)
     return create_app(settings, with_token).test_client()
 
 

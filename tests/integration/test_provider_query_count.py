@@ -15,9 +15,13 @@ from portal.seed_scale import seed_generated_appointments
 from tests.conftest import DEMO_PASSWORD, SEED_DAY
 from tests.integration.providers_support import SEARCH, SEED_MORNING, slots_url, user_id
 
-# count, page ids (or: weekday windows, day's bookings), page profiles, page locations, the
-# page's weekly windows, the page's bookings to the horizon; plus SQLite's BEGIN.
-MAX_STATEMENTS = 7
+# With the search directory read (models/search_directory.py): the filters (when given), the
+# day's bookings (with `date`), the page's profiles with their shown locations, the page's
+# bookings of the next two weeks (and of the rest of the horizon for providers without a free
+# day in those); plus SQLite's BEGIN.
+MAX_STATEMENTS = 6
+# Reading the directory, once per SEARCH_DIRECTORY_TTL_SECONDS: providers in order, windows.
+DIRECTORY_STATEMENTS = 2
 
 BODIES = [
     {},
@@ -45,6 +49,8 @@ def counted(engine: sa.Engine) -> Iterator[list[str]]:
 
 
 def _statements_of_search(client, services, headers, body) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Statements of one search once the directory is read, and the providers it shows."""
+    client.post(SEARCH, json=body, headers=headers)  # reads the directory if it must
     with counted(services.db.engine) as statements:
         response = client.post(SEARCH, json=body | {"limit": 100}, headers=headers)
     assert response.status_code == 200, response.text
@@ -62,6 +68,7 @@ def test_statements_per_search_do_not_grow_with_providers_or_bookings(client, au
             seed_generated_appointments(session, 1000, SEED_DAY)
 
         services.db.run(grow)
+        services.search_directory.clear()  # as if its time were up: search sees the new providers
         many = [_statements_of_search(client, services, headers, body) for body in BODIES]
     for body, (few_statements, few_shown), (many_statements, _) in zip(
         BODIES, few, many, strict=True
@@ -71,6 +78,17 @@ def test_statements_per_search_do_not_grow_with_providers_or_bookings(client, au
         assert many_statements == few_statements, body
     shown = [(f[1], m[1]) for f, m in zip(few, many, strict=True)]
     assert shown[0] == (24, 72)  # the page really did hold three times the providers
+
+
+def test_reading_the_directory_adds_a_fixed_number_of_statements(client, auth, services):
+    with time_machine.travel(SEED_MORNING, tick=False):
+        headers = auth("patient1@example.com")
+        for body in BODIES:
+            warm, _ = _statements_of_search(client, services, headers, body)
+            services.search_directory.clear()
+            with counted(services.db.engine) as statements:
+                client.post(SEARCH, json=body | {"limit": 100}, headers=headers)
+            assert len(statements) == warm + DIRECTORY_STATEMENTS, body
 
 
 def test_statements_per_slots_request_are_a_constant(client, auth, services, db_session):

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from models import ProviderAvailability, ProviderProfile
+from models import ProviderAvailability, ProviderProfile, provider_search
 from tests.integration.providers_support import SEARCH, SEED_MORNING, book, last_names, user_id
 
 NY = ZoneInfo("America/New_York")
@@ -139,7 +139,12 @@ def test_date_filter_keeps_providers_with_a_free_slot_that_day(client, patient):
     assert body["total"] == 6
 
 
-def test_date_filter_drops_a_provider_whose_day_is_fully_booked(client, patient, db_session):
+@pytest.mark.parametrize("few", [provider_search.FEW_PROVIDERS, 0], ids=["named", "whole day"])
+def test_date_filter_drops_a_provider_whose_day_is_fully_booked(
+    client, patient, db_session, monkeypatch, few
+):
+    # `few` 0: the day's bookings of every provider are read, as at scale
+    monkeypatch.setattr(provider_search, "FEW_PROVIDERS", few)
     kim = user_id(db_session, "provider15@clinic.example")
     book(db_session, kim, SATURDAY, time(9), duration=240)  # schedule 2: Saturday 09:00-13:00
     body = search(client, patient, date="2026-11-28")
@@ -251,3 +256,15 @@ def test_search_needs_a_token(client):
     response = client.post(SEARCH, json={})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "AUTHENTICATION_ERROR"
+
+
+def test_next_available_date_beyond_the_first_two_weeks(client, patient, db_session):
+    rodriguez = user_id(db_session, "provider4@clinic.example")  # schedule 3: Mon, Tue, Thu
+    working_days = ["2026-11-26", "2026-11-30", "2026-12-01", "2026-12-03", "2026-12-07",
+                    "2026-12-08"]  # fmt: skip
+    for day in map(date.fromisoformat, working_days):  # 07:30-11:30 and 12:30-15:30, all taken
+        book(db_session, rodriguez, day, time(7), duration=270)
+        book(db_session, rodriguez, day, time(12), duration=210)
+    body = search(client, patient, specialty="internal_medicine")
+    by_name = {p["lastName"]: p["nextAvailableDate"] for p in body["data"]}
+    assert by_name["Rodriguez"] == "2026-12-10"

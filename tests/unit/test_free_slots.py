@@ -13,6 +13,7 @@ from models.scheduling import (
     first_free_day,
     free_slots,
     has_free_slot,
+    providers_free_on,
 )
 
 NY = ZoneInfo("America/New_York")
@@ -134,3 +135,39 @@ def test_first_free_day_is_none_when_every_day_up_to_the_horizon_is_booked() -> 
     assert first_free_day(weekly, full, 30, now, NY) is None
     del full[date(2027, 5, 31)]  # a Monday on the six-month horizon (June 1 is beyond it)
     assert first_free_day(weekly, full, 30, now, NY) == date(2027, 5, 31)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [EARLIER, datetime(2026, 12, 7, 10, 5, tzinfo=NY), datetime(2026, 12, 7, 17, 0, tzinfo=NY)],
+)
+@pytest.mark.parametrize("day", [MONDAY, date(2026, 11, 30), date(2027, 7, 5)])
+def test_providers_free_on_is_has_free_slot_of_each(now: datetime, day: date) -> None:
+    windows = {
+        "open": CLINIC_DAY,
+        "same windows, booked solid": CLINIC_DAY,
+        "same windows, one booking": CLINIC_DAY,
+        "evening": [Window(time(21), time(23))],
+        "too short": [Window(time(9), time(9, 20))],
+        "none": [],
+    }
+    bookings = {
+        "same windows, booked solid": [Booking(time(9), 180), Booking(time(13), 240)],
+        "same windows, one booking": [Booking(time(10, 30), 60)],
+    }
+    expected = {
+        provider
+        for provider, own in windows.items()
+        if has_free_slot(own, bookings.get(provider, []), day, 30, now, NY)
+    }
+    assert providers_free_on(windows, bookings, day, 30, now, NY) == expected
+
+
+def test_first_free_day_looks_only_between_first_and_last() -> None:
+    weekly = {"monday": CLINIC_DAY, "wednesday": CLINIC_DAY}
+    assert first_free_day(weekly, {}, 30, EARLIER, NY, last=date(2026, 12, 1)) is None
+    assert first_free_day(weekly, {}, 30, EARLIER, NY, last=date(2026, 12, 2)) == date(2026, 12, 2)
+    assert first_free_day(weekly, {}, 30, EARLIER, NY, first=date(2026, 12, 3)) == MONDAY
+    # `first` before today starts today; `last` beyond the horizon stops at the horizon
+    assert first_free_day(weekly, {}, 30, EARLIER, NY, first=date(2026, 1, 1)) == date(2026, 12, 2)
+    assert first_free_day(weekly, {}, 30, EARLIER, NY, first=date(2027, 6, 2)) is None

@@ -109,3 +109,15 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.storage_path == "/srv/files"
     assert settings.clinic_zone.key == "Europe/Paris"
     assert settings.session_timeout == timedelta(minutes=1)
+
+
+def test_search_directory_ttl_defaults_to_a_minute_and_may_be_zero(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SEARCH_DIRECTORY_TTL_SECONDS", raising=False)
+    assert load_settings().search_directory_ttl_seconds == 60
+    monkeypatch.setenv("SEARCH_DIRECTORY_TTL_SECONDS", "0")
+    assert load_settings().search_directory_ttl_seconds == 0
+    monkeypatch.setenv("SEARCH_DIRECTORY_TTL_SECONDS", "-1")
+    with pytest.raises(SettingsError, match="SEARCH_DIRECTORY_TTL_SECONDS"):
+        load_settings()
