@@ -126,6 +126,20 @@ def load_day(
     return ProviderDay(profile, windows, bookings)
 
 
+def active_windows() -> sa.Select[tuple[str, str, str, str]]:
+    """(provider's user id, weekday name, start, end as text) of every active weekly window."""
+    return (
+        sa.select(
+            ProviderProfile.user_id,
+            ProviderAvailability.day_of_week,
+            as_text(ProviderAvailability.start_time),
+            as_text(ProviderAvailability.end_time),
+        )
+        .join(ProviderProfile, ProviderProfile.id == ProviderAvailability.provider_id)
+        .where(ProviderAvailability.is_active.is_(True))
+    )
+
+
 def load_weekly_windows(
     session: Session, provider_user_ids: Collection[str]
 ) -> dict[str, WeeklyWindows]:
@@ -134,17 +148,7 @@ def load_weekly_windows(
     if not provider_user_ids:
         return weekly
     rows = session.execute(
-        sa.select(
-            ProviderProfile.user_id,
-            ProviderAvailability.day_of_week,
-            as_text(ProviderAvailability.start_time),
-            as_text(ProviderAvailability.end_time),
-        )
-        .join(ProviderProfile, ProviderProfile.id == ProviderAvailability.provider_id)
-        .where(
-            ProviderProfile.user_id.in_(list(provider_user_ids)),
-            ProviderAvailability.is_active.is_(True),
-        )
+        active_windows().where(ProviderProfile.user_id.in_(list(provider_user_ids)))
     )
     for user_id, weekday, start, end in rows:
         weekly[user_id][weekday].append(window_of(start, end))

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models.availability import as_text, window_of
-from models.providers import ProviderAvailability, ProviderProfile
+from models.availability import active_windows, window_of
+from models.providers import ProviderProfile
 from models.scheduling import Window
 from models.users import User
 
@@ -63,16 +63,7 @@ def load_search_directory(session: Session) -> SearchDirectory:
     listed = set(in_order)
     by_provider: dict[str, dict[str, list[Window]]] = defaultdict(lambda: defaultdict(list))
     by_weekday: dict[str, dict[str, list[Window]]] = defaultdict(lambda: defaultdict(list))
-    for user_id, weekday, start, end in session.execute(
-        sa.select(
-            ProviderProfile.user_id,
-            ProviderAvailability.day_of_week,
-            as_text(ProviderAvailability.start_time),
-            as_text(ProviderAvailability.end_time),
-        )
-        .join(ProviderProfile, ProviderProfile.id == ProviderAvailability.provider_id)
-        .where(ProviderAvailability.is_active.is_(True))
-    ):
+    for user_id, weekday, start, end in session.execute(active_windows()):
         if user_id in listed:
             window = window_of(start, end)
             by_provider[user_id][weekday].append(window)

@@ -46,3 +46,9 @@ def booked(client, auth, doctor) -> dict:  # type: ignore[no-untyped-def,type-ar
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+@pytest.fixture
+def patient(auth) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Headers of patient1, the demo patient."""
+    return auth("patient1@example.com")

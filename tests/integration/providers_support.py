@@ -52,3 +52,10 @@ def book(
 
 def last_names(body: dict[str, Any]) -> list[str]:
     return [provider["lastName"] for provider in body["data"]]
+
+
+def search(client, headers: dict[str, str], **body: object) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The body of a successful provider search with `body`."""
+    response = client.post(SEARCH, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()

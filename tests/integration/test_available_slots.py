@@ -31,11 +31,6 @@ def seed_morning() -> Iterator[None]:
 
 
 @pytest.fixture
-def patient(auth) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return auth("patient1@example.com")
-
-
-@pytest.fixture
 def johnson(db_session) -> str:  # type: ignore[no-untyped-def]
     return user_id(db_session, "doctor1@example.com")
 

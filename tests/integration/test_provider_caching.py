@@ -18,11 +18,6 @@ def seed_morning() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def patient(auth) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return auth("patient1@example.com")
-
-
 FILTERS = {"specialty": "family_medicine", "location": "MA"}
 
 

@@ -12,7 +12,14 @@ import sqlalchemy as sa
 import time_machine
 
 from models import ProviderAvailability, ProviderProfile, provider_search
-from tests.integration.providers_support import SEARCH, SEED_MORNING, book, last_names, user_id
+from tests.integration.providers_support import (
+    SEARCH,
+    SEED_MORNING,
+    book,
+    last_names,
+    search,
+    user_id,
+)
 
 NY = ZoneInfo("America/New_York")
 SATURDAY = date(2026, 11, 28)
@@ -24,17 +31,6 @@ SATURDAY_PROVIDERS = ["Cohen", "Goldberg", "Kim", "Murphy", "Okafor", "Park"]
 def seed_morning() -> Iterator[None]:
     with time_machine.travel(SEED_MORNING, tick=False):
         yield
-
-
-@pytest.fixture
-def patient(auth) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return auth("patient1@example.com")
-
-
-def search(client, headers: dict[str, str], **body: object) -> dict:  # type: ignore[no-untyped-def]
-    response = client.post(SEARCH, json=body, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def test_no_filter_lists_every_provider_alphabetically_with_the_plans_shape(

@@ -16,10 +16,10 @@ from models import ProviderAvailability, ProviderProfile, User
 from models.search_directory import DirectorySnapshot
 from portal.app import create_app
 from tests.integration.providers_support import (
-    SEARCH,
     SEED_MORNING,
     book,
     last_names,
+    search,
     slots_url,
     user_id,
 )
@@ -53,17 +53,6 @@ def ttl_client(app, services, clock):  # type: ignore[no-untyped-def]
     snapshot = DirectorySnapshot(TTL, clock=clock)
     current = dataclasses.replace(services, search_directory=snapshot)
     return create_app(services.settings, current).test_client()
-
-
-@pytest.fixture
-def patient(auth) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return auth("patient1@example.com")
-
-
-def search(client, headers: dict[str, str], **body: object) -> dict:  # type: ignore[no-untyped-def]
-    response = client.post(SEARCH, json=body, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def _profile_id(session: sa.orm.Session, user: str) -> str:
