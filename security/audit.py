@@ -23,7 +23,7 @@ import json
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import flask
@@ -47,33 +47,18 @@ UNAVAILABLE = "The audit trail cannot be written; the request was not completed"
 
 @dataclass
 class AuditEvent:
-    """The audit entry of the request being handled, filled in as the request goes."""
+    """The audit entry of the request being handled, filled in as the request goes: `who` is
+    the entry so far (its status is decided when the request ends), `details` what handlers
+    add."""
 
-    action: str
-    resource: str
-    user_id: str | None = None
-    user_role: str | None = None
-    resource_id: str | None = None
-    ip: str | None = None
-    user_agent: str | None = None
-    request_id: str | None = None
+    who: AuditRecord
     details: dict[str, Any] = field(default_factory=dict)
     staged: bool = False
     written: bool = False
 
     def record(self, status: str, **extra: Any) -> AuditRecord:
-        return AuditRecord(
-            action=self.action,
-            resource=self.resource,
-            status=status,
-            user_id=self.user_id,
-            user_role=self.user_role,
-            resource_id=self.resource_id,
-            ip=self.ip,
-            user_agent=self.user_agent,
-            request_id=self.request_id,
-            details=_json_safe({**self.details, **extra}) or None,
-        )
+        details = _json_safe({**self.details, **extra}) or None
+        return replace(self.who, status=status, details=details)
 
 
 def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
@@ -97,14 +82,10 @@ def note(
     event = _current.get()
     if event is None:
         return
-    if resource_id is not None:
-        event.resource_id = str(resource_id)
+    known = {"resource_id": resource_id, "user_id": user_id, "user_role": user_role}
+    event.who = replace(event.who, **{k: str(v) for k, v in known.items() if v is not None})
     if details:
         event.details.update(details)
-    if user_id is not None:
-        event.user_id = user_id
-    if user_role is not None:
-        event.user_role = user_role
 
 
 class AuditTransactionHook:
@@ -119,7 +100,7 @@ class AuditTransactionHook:
         except SQLAlchemyError as exc:
             if isinstance(exc, DBAPIError) and is_retryable(exc):
                 raise  # Database.run retries the whole unit of work
-            logger.exception("audit entry could not be staged (request %s)", event.request_id)
+            logger.exception("audit entry could not be staged (request %s)", event.who.request_id)
             raise ServiceUnavailable(UNAVAILABLE) from exc
         event.staged = True
 
@@ -168,15 +149,17 @@ def _begin(action: str, resource: str) -> AuditEvent:
     token_info = (context.get("token_info") if context else None) or {}
     role = token_info.get("role")
     request = flask.request
-    return AuditEvent(
+    who = AuditRecord(
         action=action,
         resource=resource,
+        status="success",  # until the request ends otherwise
         user_id=token_info.get("userId"),
         user_role=str(role).lower() if role else None,
         ip=request.remote_addr,
         user_agent=request.headers.get("User-Agent"),
         request_id=request.headers.get("X-Request-ID"),
     )
+    return AuditEvent(who)
 
 
 def _http_status(exc: BaseException) -> int:

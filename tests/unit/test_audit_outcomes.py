@@ -35,8 +35,9 @@ def test_details_are_stored_as_json_reads_them_back():
     from uuid import UUID
 
     from security.audit import AuditEvent
+    from security.audit_chain import AuditRecord
 
-    event = AuditEvent(action="READ_APPOINTMENT", resource="appointments")
+    event = AuditEvent(AuditRecord(action="READ_APPOINTMENT", resource="appointments", status=""))
     event.details.update({"date": date(2026, 12, 1), "providerId": UUID(int=1), "n": 2})
     assert event.record("success").details == {
         "date": "2026-12-01",
