@@ -7,12 +7,8 @@ import base64
 import hashlib
 import os
 import secrets
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -22,6 +18,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from portal import child_server
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -152,23 +150,13 @@ def _add_patients(session, storage, count: int, today) -> None:  # type: ignore[
 
 def free_port(ports: range = PORTS) -> int:
     wanted = os.environ.get("LOAD_PORT")
-    if wanted:
-        return int(wanted)
-    for port in ports:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise SystemExit(f"no free port in {ports.start}-{ports.stop - 1}")
+    return int(wanted) if wanted else child_server.free_port(ports)
 
 
 @dataclass
 class Server:
     base_url: str
     metrics_token: str
-    process: subprocess.Popen[bytes]
 
 
 @contextmanager
@@ -207,37 +195,10 @@ def running_server(
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    log = (RESULTS / log_name).open("wb")
-    command = [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--workers", str(workers)], env=env, cwd=ROOT, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_health(base, process)
-        yield Server(base, token, process)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_for_health(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}; see bench/results/")
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("the server did not answer /health within 120 s")
+    with child_server.serving(
+        env, port=port, workers=workers, log=RESULTS / log_name, startup_timeout=120
+    ) as server:
+        yield Server(server.base_url, token)
 
 
 def fetch_metrics(server: Server) -> str:

@@ -13,13 +13,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from portal import child_server
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "var" / "contract"
@@ -104,21 +105,6 @@ def _database(kind: str, workdir: Path) -> Iterator[tuple[str, str]]:
         admin.dispose()
 
 
-def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"contract: the server exited early:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"contract: the server did not become healthy:\n{log.read_text()[-4000:]}")
-
-
 @contextmanager
 def running_server(port: int, database: str = "auto") -> Iterator[RunningServer]:
     """Migrate, seed and serve on 127.0.0.1:`port`; stop and clean up afterwards."""
@@ -147,24 +133,7 @@ def running_server(port: int, database: str = "auto") -> Iterator[RunningServer]
                     raise SystemExit(f"contract: portal {' '.join(command)} failed:\n{done.stderr}")
             REPORTS.mkdir(parents=True, exist_ok=True)
             log = REPORTS / "server.log"  # kept after the run, for the failures' request ids
-            with log.open("wb") as log_file:
-                process = subprocess.Popen(
-                    [str(PORTAL), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                )
-                base_url = f"http://127.0.0.1:{port}"
-                try:
-                    _wait_until_healthy(base_url, process, log)
-                    yield RunningServer(base_url, kind, log)
-                finally:
-                    process.terminate()
-                    try:
-                        process.wait(timeout=15)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait()
+            with child_server.serving(env, port=port, log=log, startup_timeout=60) as server:
+                yield RunningServer(server.base_url, kind, log)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

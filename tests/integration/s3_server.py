@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import boto3
 
+from portal.child_server import free_port
+
 PORTS = range(3350, 3400)
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -31,17 +33,6 @@ class S3Server:
         return name
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
-
-
 def _wait_until_listening(port: int, process: subprocess.Popen, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -56,7 +47,7 @@ def _wait_until_listening(port: int, process: subprocess.Popen, seconds: float =
 
 @contextmanager
 def start_s3_server() -> Iterator[S3Server]:
-    port = _free_port()
+    port = free_port(PORTS)
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

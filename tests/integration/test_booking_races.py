@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -31,7 +26,7 @@ import sqlalchemy as sa
 
 from models import Appointment
 from models.base import utcnow
-from portal import migrate
+from portal import child_server, migrate
 from portal.app import build_services
 from portal.runtime import Services
 from portal.seed import seed
@@ -74,35 +69,8 @@ class RunningServer:
         }
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 3100-3199")
-
-
-def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"server did not answer /health in time:\n{log.read_text()[-4000:]}")
-
-
-def _start_server(url: str, storage: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = os.environ | {
+def _server_env(url: str, storage: Path) -> dict[str, str]:
+    return os.environ | {
         "APP_ENV": "test",
         "DATABASE_URL": url,
         "DATABASE_POOL_SIZE": "10",
@@ -112,30 +80,6 @@ def _start_server(url: str, storage: Path, log: Path) -> tuple[subprocess.Popen[
         "STORAGE_PATH": str(storage),
         "LOG_LEVEL": "warning",
     }
-    command = [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)]
-    command += ["--workers", str(WORKERS)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base_url, process, log)
-    except BaseException:
-        _stop(process)
-        raise
-    return process, base_url
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server we started, and its worker processes (its own process group)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -159,13 +103,17 @@ def server(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Running
     current.db.run(
         lambda session: seed(session, current.storage, demo_password=DEMO_PASSWORD, today=today)
     )
-    process, base_url = _start_server(url, root / "storage", root / "server.log")
     try:
-        running = RunningServer(base_url, current)
-        _warm_up(running)
-        yield running
+        with child_server.serving(
+            _server_env(url, root / "storage"),
+            port=child_server.free_port(PORTS),
+            workers=WORKERS,
+            log=root / "server.log",
+        ) as child:
+            running = RunningServer(child.base_url, current)
+            _warm_up(running)
+            yield running
     finally:
-        _stop(process)
         current.db.dispose()
 
 

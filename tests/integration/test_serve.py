@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,21 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from portal import child_server
 from tests.conftest import TEST_SECRET, TEST_STORAGE_KEY
 
 PORTS = range(3700, 3800)  # this project's port range for servers started by tests
 METRICS_TOKEN = "serve-test-metrics-token-0123456789"
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip("no free port in 3700-3799")
 
 
 def worker_pids(parent: int) -> list[int]:
@@ -41,8 +27,7 @@ def worker_pids(parent: int) -> list[int]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
+def server(tmp_path: Path) -> Iterator[child_server.ChildServer]:
     env = {
         **os.environ,
         "APP_ENV": "test",
@@ -55,36 +40,18 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         "LOG_LEVEL": "warning",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--workers", "2"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        yield base, process
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    # two app imports on a busy 2-core machine are slow
+    with child_server.serving(
+        env, port=child_server.free_port(PORTS), workers=2, startup_timeout=90
+    ) as running:
+        yield running
 
 
-def wait_until_ready(base: str, process: subprocess.Popen[bytes]) -> int:
-    """Poll /health until it answers; returns how many polls were answered (all 200s)."""
-    deadline = time.monotonic() + 90  # two app imports on a busy 2-core machine are slow
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return 1
-        except httpx.TransportError:
-            time.sleep(0.2)
-    pytest.fail("server did not start within 90 s")
-
-
-def test_two_workers_share_one_port_and_merge_their_metrics(server) -> None:  # type: ignore[no-untyped-def]
-    base, process = server
-    answered = wait_until_ready(base, process)
+def test_two_workers_share_one_port_and_merge_their_metrics(
+    server: child_server.ChildServer,
+) -> None:
+    base, process = server.base_url, server.process
+    answered = 1  # the /health that told `serving` the server was up
     deadline = time.monotonic() + 60
     while len(worker_pids(process.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
