@@ -78,7 +78,7 @@ def load_database(patients: int) -> Iterator[LoadDatabase]:
 def _prepare(url: str, storage_path: Path, patients: int) -> None:
     from portal import migrate
     from portal.app import build_services
-    from portal.seed import clinic_today, seed
+    from portal.seed import clinic_today, seed_with_settings
     from portal.settings import load_settings
 
     settings = load_settings(
@@ -91,12 +91,7 @@ def _prepare(url: str, storage_path: Path, patients: int) -> None:
     migrate.upgrade(url)
     current = build_services(settings)
     today = clinic_today(settings.clinic_zone)
-    current.db.run(
-        lambda session: seed(
-            session, current.storage, demo_password=settings.demo_password, today=today
-        ),
-        attempts=1,
-    )
+    seed_with_settings(current)
     current.db.run(lambda session: _add_patients(session, current.storage, patients, today))
     current.db.dispose()
 

@@ -78,7 +78,7 @@ def _prepare(url: str, storage: str, providers: int, appointments: int) -> dict[
     """Migrate and seed (idempotent: a kept database only gets what it lacks); what it holds."""
     from portal import migrate
     from portal.app import build_services
-    from portal.seed import clinic_today, seed
+    from portal.seed import clinic_today, seed_with_settings
     from portal.settings import load_settings
 
     settings = load_settings(
@@ -91,17 +91,7 @@ def _prepare(url: str, storage: str, providers: int, appointments: int) -> dict[
     migrate.upgrade(url)
     current = build_services(settings)
     started = time.perf_counter()
-    report = current.db.run(
-        lambda session: seed(
-            session,
-            current.storage,
-            demo_password=settings.demo_password,
-            today=clinic_today(settings.clinic_zone),
-            providers=providers,
-            appointments=appointments,
-        ),
-        attempts=1,
-    )
+    report = seed_with_settings(current, providers=providers, appointments=appointments)
     print(f"seed ({time.perf_counter() - started:.0f} s): {report}")
     with current.db.new_session() as session:
         facts = {

@@ -37,21 +37,10 @@ def _db_downgrade(args: argparse.Namespace) -> int:
 
 def _db_seed(args: argparse.Namespace) -> int:
     from portal.app import build_services
-    from portal.seed import clinic_today, seed
+    from portal.seed import seed_with_settings
 
-    settings = load_settings()
-    current = build_services(settings)
-    report = current.db.run(
-        lambda session: seed(
-            session,
-            current.storage,
-            demo_password=settings.demo_password,
-            today=clinic_today(settings.clinic_zone),
-            providers=args.providers,
-            appointments=args.appointments,
-        ),
-        attempts=1,
-    )
+    current = build_services(load_settings())
+    report = seed_with_settings(current, providers=args.providers, appointments=args.appointments)
     print(f"seed: {report}")
     return 0
 

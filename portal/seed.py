@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,6 +30,9 @@ from portal.sample_files import pdf_document, png_image
 from portal.seed_scale import seed_generated_appointments
 from portal.storage import Storage, new_storage_key
 from security.passwords import hash_password
+
+if TYPE_CHECKING:
+    from portal.runtime import Services
 
 DEFAULT_PROVIDERS = 24
 DISABLED_PASSWORD = "!login-disabled"  # not an argon2 hash: verification always fails
@@ -469,3 +473,21 @@ def seed(
 
 def clinic_today(zone: object) -> date:
     return datetime.now(zone).date()  # type: ignore[arg-type]
+
+
+def seed_with_settings(
+    current: Services, *, providers: int = DEFAULT_PROVIDERS, appointments: int = 0
+) -> SeedReport:
+    """`seed` in one unit of work, with the app's demo password and the clinic's today."""
+    settings = current.settings
+    return current.db.run(
+        lambda session: seed(
+            session,
+            current.storage,
+            demo_password=settings.demo_password,
+            today=clinic_today(settings.clinic_zone),
+            providers=providers,
+            appointments=appointments,
+        ),
+        attempts=1,
+    )

@@ -59,3 +59,11 @@ def search(client, headers: dict[str, str], **body: object) -> dict:  # type: ig
     response = client.post(SEARCH, json=body, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def validation_fields(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """{field: message} of a 400 VALIDATION_ERROR answer."""
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    return {d["field"]: d["message"] for d in error["details"]}

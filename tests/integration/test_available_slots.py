@@ -12,7 +12,13 @@ import sqlalchemy as sa
 import time_machine
 
 from models import ProviderAvailability, ProviderProfile
-from tests.integration.providers_support import SEED_MORNING, book, slots_url, user_id
+from tests.integration.providers_support import (
+    SEED_MORNING,
+    book,
+    slots_url,
+    user_id,
+    validation_fields,
+)
 
 NY = ZoneInfo("America/New_York")
 # A Monday with no seeded bookings for Dr. Johnson (schedule 0: 09:00-12:00, 13:00-17:00).
@@ -124,13 +130,6 @@ def test_an_unknown_provider_is_404(client, patient, db_session):
         assert response.json()["error"]["code"] == "NOT_FOUND"
 
 
-def _fields(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    assert response.status_code == 400, response.text
-    error = response.json()["error"]
-    assert error["code"] == "VALIDATION_ERROR"
-    return {d["field"]: d["message"] for d in error["details"]}
-
-
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -150,12 +149,12 @@ def test_bad_parameters_are_400(client, patient, johnson, params, field):
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "VALIDATION_ERROR"
     else:
-        assert field in _fields(response)
+        assert field in validation_fields(response)
 
 
 def test_a_malformed_provider_id_is_400(client, patient):
     response = client.get(slots_url("not-a-uuid"), params={"date": "2027-01-11"}, headers=patient)
-    assert "providerId" in _fields(response)
+    assert "providerId" in validation_fields(response)
 
 
 def test_slots_need_a_token(client, johnson):

@@ -9,7 +9,14 @@ from datetime import date, time
 import pytest
 import time_machine
 
-from tests.integration.providers_support import SEARCH, SEED_MORNING, book, slots_url, user_id
+from tests.integration.providers_support import (
+    SEARCH,
+    SEED_MORNING,
+    book,
+    slots_url,
+    user_id,
+    validation_fields,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -85,13 +92,6 @@ def test_slots_are_privately_cacheable_for_a_minute(client, patient, db_session)
     assert response.headers["Cache-Control"] == "private, max-age=60"
 
 
-def _fields(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    assert response.status_code == 400, response.text
-    error = response.json()["error"]
-    assert error["code"] == "VALIDATION_ERROR"
-    return {d["field"]: d["message"] for d in error["details"]}
-
-
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -110,11 +110,11 @@ def _fields(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
     ],
 )
 def test_search_validation_errors_name_the_field(client, patient, body, field):
-    assert field in _fields(client.post(SEARCH, json=body, headers=patient))
+    assert field in validation_fields(client.post(SEARCH, json=body, headers=patient))
 
 
 def test_search_reports_every_bad_field_at_once(client, patient):
-    fields = _fields(
+    fields = validation_fields(
         client.post(SEARCH, json={"specialty": "x", "date": "soon", "extra": 1}, headers=patient)
     )
     assert set(fields) == {"specialty", "date", "extra"}
