@@ -7,13 +7,15 @@
   createAppointment.
 
 Counters live in memory (one process) or at RATE_LIMIT_STORAGE_URL (redis://..., shared by every
-worker and host). Every limited response carries X-RateLimit-Limit/Remaining/Reset; only a 429
-carries Retry-After. /health, the published spec and Swagger UI are never limited (the last two
-are answered by connexion before Flask, so they never reach the limiter).
+worker and host; `OneTripRedisStorage` below makes that one Redis round trip per limit). Every
+limited response carries X-RateLimit-Limit/Remaining/Reset; only a 429 carries Retry-After.
+/health, the published spec and Swagger UI are never limited (the last two are answered by
+connexion before Flask, so they never reach the limiter).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ import flask
 from connexion import FlaskApp
 from connexion import context as connexion_context
 from flask_limiter import ApplicationLimit, Limiter
+from limits.storage import RedisStorage
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.middleware import operation_id_of
@@ -102,6 +105,65 @@ def _closest_limit_headers(limiter: Limiter) -> Callable[[flask.Response], flask
     return adjust
 
 
+class OneTripRedisStorage(RedisStorage):
+    """limits' Redis storage with one round trip per limit and request instead of three.
+
+    The fixed window increments a counter (one Lua call); flask-limiter then reads the counter
+    and its TTL back for the X-RateLimit headers (two more calls, each a blocking round trip
+    of the request's thread). Here the increment returns the TTL with the count and the request
+    remembers both (in `flask.g`), so the headers are answered from what the increment saw:
+    the counter right after this request's own hit. Reads of keys this request did not
+    increment still go to Redis. Selected by `storage_uri_for` for redis:// and rediss:// URLs.
+    """
+
+    STORAGE_SCHEME = ["portal+redis", "portal+rediss"]
+    SCRIPT_INCR_EXPIRE_TTL = """
+        local amount = tonumber(ARGV[2])
+        local current = redis.call("incrby", KEYS[1], amount)
+        if tonumber(current) == amount then
+            redis.call("expire", KEYS[1], ARGV[1])
+        end
+        return {current, redis.call("ttl", KEYS[1])}
+    """
+
+    def __init__(self, uri: str, **options: Any) -> None:
+        super().__init__(uri.removeprefix("portal+"), **options)
+
+    def initialize_storage(self, uri: str) -> None:
+        super().initialize_storage(uri)
+        self.lua_incr_expire_ttl = self.get_connection().register_script(
+            self.SCRIPT_INCR_EXPIRE_TTL
+        )
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        count, ttl = self.lua_incr_expire_ttl([self.prefixed_key(key)], [expiry, amount])
+        _seen_this_request()[key] = (int(count), time.time() + max(int(ttl), 0))
+        return int(count)
+
+    def get(self, key: str) -> int:
+        seen = _seen_this_request().get(key)
+        return seen[0] if seen else super().get(key)
+
+    def get_expiry(self, key: str) -> float:
+        seen = _seen_this_request().get(key)
+        return seen[1] if seen else super().get_expiry(key)
+
+
+def _seen_this_request() -> dict[str, tuple[int, float]]:
+    """Counter -> (count, expiry) as this request's increments left them; outside a request
+    an empty dict that nobody keeps."""
+    if not flask.has_app_context():
+        return {}
+    return flask.g.setdefault("rate_limit_counters", {})  # type: ignore[no-any-return]
+
+
+def storage_uri_for(url: str) -> str:
+    """RATE_LIMIT_STORAGE_URL as flask-limiter's storage URI: Redis through
+    `OneTripRedisStorage`, anything else (memory://) as it is."""
+    scheme = url.partition("://")[0]
+    return f"portal+{url}" if scheme in ("redis", "rediss") else url
+
+
 def rate_limits(settings: Settings) -> list[ApplicationLimit]:
     """The plan's three limits; each has its own scope, so their counters never mix."""
     auth = _per(settings.rate_limit_auth_max, settings.rate_limit_auth_window_ms)
@@ -140,7 +202,7 @@ def install(app: FlaskApp, settings: Settings) -> Limiter:
         application_limits=rate_limits(settings),  # type: ignore[arg-type]
         headers_enabled=True,
         retry_after="delta-seconds",
-        storage_uri=settings.rate_limit_storage_url,
+        storage_uri=storage_uri_for(settings.rate_limit_storage_url),
         # If Redis goes away, keep serving with per-process counters (flask-limiter logs a
         # warning and returns to Redis when it answers again) rather than failing every request.
         in_memory_fallback_enabled=True,
