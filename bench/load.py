@@ -89,6 +89,8 @@ def main() -> int:
                 **os.environ,
                 "LOAD_OUTCOMES_FILE": str(outcomes_file),
                 "LOAD_THINK_SECONDS": args.think,
+                # locust starts floor(spawn rate) users at once, once per interval
+                "LOAD_ARRIVAL_SPREAD_SECONDS": str(max(1, int(args.spawn_rate)) / args.spawn_rate),
                 "PYTHONPATH": str(ROOT),
             },
             check=False,

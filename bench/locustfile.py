@@ -1,6 +1,11 @@
 """Locust scenario of plan 10.3: each simulated patient logs in, searches providers, reads free
 slots, books, lists, reschedules and cancels, then lists records and downloads an attachment.
 
+Patients arrive spread out: locust starts them in batches (`--spawn-rate` users at the same
+instant, once a second), so each one waits a random part of that second
+(LOAD_ARRIVAL_SPREAD_SECONDS, set by bench/load.py) before logging in: logins arrive at the spawn
+rate, as real ones would, not as ten argon2 hashes at the same instant.
+
 Between two pages a patient thinks: LOAD_THINK_SECONDS="min,max" (default "0.5,2", a brisk
 user who already knows what to book); "0,0" turns the patients into a stress test that sends
 each request as soon as the previous answer arrives.
@@ -23,6 +28,7 @@ import threading
 from datetime import date, timedelta
 from typing import Any
 
+import gevent
 from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
@@ -50,15 +56,18 @@ class Patient(FastHttpUser):
     wait_time = between(*_think_seconds())
 
     def on_start(self) -> None:
-        number = next(_numbers)
-        self.number = number
+        self.number = next(_numbers)
         self.headers: dict[str, str] = {}
+        gevent.sleep(random.uniform(0, float(os.environ.get("LOAD_ARRIVAL_SPREAD_SECONDS", "0"))))
+        self._login()
+
+    def _login(self) -> None:
         response = self._call(
             "POST",
             "/api/auth/login",
             "login",
             {200},
-            json={"email": load_patient_email(number), "password": LOAD_PASSWORD},
+            json={"email": load_patient_email(self.number), "password": LOAD_PASSWORD},
         )
         if response is not None:
             body = response.json()
@@ -111,7 +120,7 @@ class Patient(FastHttpUser):
 
     def _round(self) -> None:
         if not self.headers:
-            self.on_start()
+            self._login()
             self._require(self.headers or None)
         search = self._require(
             self._call(
