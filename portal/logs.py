@@ -1,8 +1,9 @@
 """Application logs (plan 11.2): one JSON object per line, on stderr, for log shippers.
 
-Every record has `time`, `level`, `logger` and `message`; fields passed with `extra={...}` (the
-request line's `requestId`, `userId`, `operationId`, `status`, `durationMs`) are added as they
-are; an exception adds its stack trace as `exception` (logs only: never in a response).
+Every record has `time`, `level`, `logger` and `message`, and `requestId` when it was logged
+while serving a request; fields passed with `extra={...}` (the request line's `userId`,
+`operationId`, `status`, `durationMs`) are added as they are; an exception adds its stack trace
+as `exception` (logs only: never in a response).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.middleware import install_request_id_logging
+from portal.middleware import NO_REQUEST_ID, install_request_id_logging
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
 _STANDARD_ATTRIBUTES = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
     | {"message", "asctime", "color_message"}  # uvicorn's ANSI-coloured copy of the message
+    | {"request_id"}  # written as requestId, below
 )
 
 
@@ -32,6 +34,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        request_id = getattr(record, "request_id", NO_REQUEST_ID)
+        if request_id != NO_REQUEST_ID:
+            entry["requestId"] = request_id
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = value

@@ -24,6 +24,9 @@ _WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 current_request_id: ContextVar[str | None] = ContextVar("portal_request_id", default=None)
 
 
+NO_REQUEST_ID = "-"  # the request id of records logged outside a request
+
+
 def install_request_id_logging() -> None:
     """Give every log record a `request_id` (`-` outside a request), so any log format, any
     handler and any logger can show it (`%(request_id)s`). Idempotent."""
@@ -33,7 +36,7 @@ def install_request_id_logging() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        record.request_id = current_request_id.get() or "-"
+        record.request_id = current_request_id.get() or NO_REQUEST_ID
         return record
 
     factory.adds_request_id = True  # type: ignore[attr-defined]

@@ -38,6 +38,27 @@ def test_a_record_is_one_line_of_json_with_its_extra_fields() -> None:
     assert "args" not in entry and "msg" not in entry  # LogRecord internals stay out
 
 
+def test_records_logged_while_serving_a_request_name_it_once() -> None:
+    from portal.middleware import current_request_id, install_request_id_logging
+
+    install_request_id_logging()
+    logger = logging.getLogger("portal.test")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    token = current_request_id.set("req-42")
+    try:
+        logger.warning("inside")
+    finally:
+        current_request_id.reset(token)
+        logger.warning("outside")
+        logger.removeHandler(handler)
+    inside, outside = (json.loads(JsonFormatter().format(entry)) for entry in records)
+    assert inside["requestId"] == "req-42" and "request_id" not in inside
+    assert "requestId" not in outside and "request_id" not in outside
+
+
 def test_an_error_carries_its_stack_trace() -> None:
     try:
         raise RuntimeError("boom")
