@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from models.appointments import Appointment
 from models.providers import ProviderAvailability, ProviderLocation, ProviderProfile
@@ -60,33 +60,20 @@ def live_bookings() -> sa.ColumnElement[bool]:
 
 
 @dataclass(frozen=True)
+class ProviderRef:
+    """What scheduling needs of a provider's profile: its id and whether it takes new patients."""
+
+    id: str
+    accepting_new_patients: bool
+
+
+@dataclass(frozen=True)
 class ProviderDay:
     """A provider's active availability windows and non-cancelled bookings on one day."""
 
-    profile: ProviderProfile
+    profile: ProviderRef
     windows: list[Window]
     bookings: list[Booking]
-
-
-def find_provider(
-    session: Session, provider_user_id: str, *, for_update: bool = False
-) -> ProviderProfile | None:
-    """The provider profile of a doctor's user id, or None.
-
-    With `for_update`, the profile row is locked until the transaction ends: every booking
-    change of one provider takes this lock first, so they run one after another (SQLite
-    ignores it; there the write transaction already holds the database's write lock).
-    """
-    query = (
-        sa.select(ProviderProfile)
-        .join(User, User.id == ProviderProfile.user_id)
-        .where(ProviderProfile.user_id == provider_user_id, User.is_active.is_(True))
-        # what scheduling reads; the rest of the profile (bio, education...) stays unread
-        .options(load_only(ProviderProfile.accepting_new_patients, raiseload=True))
-    )
-    if for_update:
-        query = query.with_for_update()
-    return session.scalar(query)
 
 
 def load_day(
@@ -99,22 +86,38 @@ def load_day(
 ) -> ProviderDay | None:
     """Windows and bookings of provider `provider_user_id` (a users.id) on `day`, or None when
     there is no such provider. `ignore_appointment_id` leaves one booking out (the one being
-    moved, whose old slot does not block its new one)."""
-    profile = find_provider(session, provider_user_id, for_update=for_update)
-    if profile is None:
-        return None
-    windows = [
-        Window(start, end)
-        for start, end in session.execute(
-            sa.select(ProviderAvailability.start_time, ProviderAvailability.end_time)
-            .where(
-                ProviderAvailability.provider_id == profile.id,
-                ProviderAvailability.day_of_week == WEEKDAY_NAMES[day.weekday()],
-                ProviderAvailability.is_active.is_(True),
-            )
-            .order_by(ProviderAvailability.start_time)
+    moved, whose old slot does not block its new one).
+
+    Two statements: the provider with its windows of that weekday (one row per window, one row
+    without a window when it has none), then the day's bookings. With `for_update`, the
+    provider's rows are locked until the transaction ends: every booking change of one
+    provider reads its day this way first, so they run one after another (SQLite ignores it;
+    there the write transaction already holds the database's write lock).
+    """
+    windows_of_day = sa.and_(
+        ProviderAvailability.provider_id == ProviderProfile.id,
+        ProviderAvailability.day_of_week == WEEKDAY_NAMES[day.weekday()],
+        ProviderAvailability.is_active.is_(True),
+    )
+    query = (
+        sa.select(
+            ProviderProfile.id,
+            ProviderProfile.accepting_new_patients,
+            ProviderAvailability.start_time,
+            ProviderAvailability.end_time,
         )
-    ]
+        .join(User, User.id == ProviderProfile.user_id)
+        .outerjoin(ProviderAvailability, windows_of_day)
+        .where(ProviderProfile.user_id == provider_user_id, User.is_active.is_(True))
+        .order_by(ProviderAvailability.start_time)
+    )
+    if for_update:
+        query = query.with_for_update()
+    rows = session.execute(query).all()
+    if not rows:
+        return None
+    profile = ProviderRef(rows[0].id, rows[0].accepting_new_patients)
+    windows = [Window(row.start_time, row.end_time) for row in rows if row.start_time is not None]
     booked = sa.select(Appointment.start_time, Appointment.duration).where(
         Appointment.provider_id == provider_user_id,
         Appointment.date == day,
@@ -227,7 +230,7 @@ def available_slots(
     return free_slots(provider_day.windows, provider_day.bookings, day, duration_minutes, now, zone)
 
 
-def primary_location(session: Session, profile: ProviderProfile) -> str | None:
+def primary_location(session: Session, profile: ProviderRef) -> str | None:
     """The provider's primary address on one line, or None when none is marked primary."""
     location = session.scalar(
         sa.select(ProviderLocation)

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from models import ProviderAvailability, ProviderProfile
+from models import ProviderAvailability, ProviderProfile, User
 from tests.integration.providers_support import (
     SEED_MORNING,
     book,
@@ -114,6 +114,30 @@ def test_a_provider_without_availability_has_no_slots(client, patient, johnson, 
     )
     db_session.commit()
     assert slots(client, patient, johnson, date=MONDAY.isoformat())["slots"] == []
+
+
+def test_only_the_active_windows_of_the_weekday_count(client, patient, johnson, db_session):
+    profile = db_session.scalar(
+        sa.select(ProviderProfile.id).where(ProviderProfile.user_id == johnson)
+    )
+    db_session.execute(
+        sa.update(ProviderAvailability)
+        .where(
+            ProviderAvailability.provider_id == profile,
+            ProviderAvailability.day_of_week == "monday",
+            ProviderAvailability.start_time == time(9, 0),
+        )
+        .values(is_active=False)
+    )
+    db_session.commit()
+    assert slots(client, patient, johnson, date=MONDAY.isoformat())["slots"] == FULL_DAY[6:]
+
+
+def test_a_deactivated_doctor_has_no_slots(client, patient, johnson, db_session):
+    db_session.execute(sa.update(User).where(User.id == johnson).values(is_active=False))
+    db_session.commit()
+    response = client.get(slots_url(johnson), params={"date": "2027-01-11"}, headers=patient)
+    assert response.status_code == 404
 
 
 @pytest.mark.parametrize(
