@@ -46,6 +46,13 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=60, help="seconds of load")
     # Logins (argon2, deliberately slow) are spread over the first seconds, as real ones would be.
     parser.add_argument("--spawn-rate", type=float, default=10)
+    parser.add_argument(
+        "--arrival",
+        choices=("spread", "batch"),
+        default="spread",
+        help="spread: each patient logs in at a random moment of its spawn second; batch: "
+        "locust's own start, spawn-rate patients logging in at the same instant",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--think",
@@ -89,8 +96,7 @@ def main() -> int:
                 **os.environ,
                 "LOAD_OUTCOMES_FILE": str(outcomes_file),
                 "LOAD_THINK_SECONDS": args.think,
-                # locust starts floor(spawn rate) users at once, once per interval
-                "LOAD_ARRIVAL_SPREAD_SECONDS": str(max(1, int(args.spawn_rate)) / args.spawn_rate),
+                "LOAD_ARRIVAL_SPREAD_SECONDS": str(arrival_spread(args)),
                 "PYTHONPATH": str(ROOT),
             },
             check=False,
@@ -105,6 +111,14 @@ def main() -> int:
     (RESULTS / "latest.md").write_text(markdown)
     print(markdown)
     return 0 if report["passed"] else 1
+
+
+def arrival_spread(args: argparse.Namespace) -> float:
+    """Seconds over which the patients locust starts together spread their logins: locust
+    starts floor(spawn rate) users at once, once per interval."""
+    if args.arrival == "batch":
+        return 0.0
+    return max(1, int(args.spawn_rate)) / args.spawn_rate
 
 
 def read_locust(
@@ -235,6 +249,7 @@ def build_report(
             "durationSeconds": args.duration,
             "workers": args.workers,
             "thinkSeconds": args.think,
+            "arrival": args.arrival,
             "database": "MariaDB",
             "cpus": os.cpu_count(),
             "note": "load generator and server share the machine's cores",
@@ -262,7 +277,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"## Load test: {config['users']} patients, {config['durationSeconds']} s, "
         f"{config['workers']} workers, {config['database']}, think time "
-        f"{config['thinkSeconds'].replace(',', '-')} s ({report['finishedAt']})",
+        f"{config['thinkSeconds'].replace(',', '-')} s, {config.get('arrival', 'spread')} "
+        f"arrival ({report['finishedAt']})",
         "",
         "| endpoint | requests | failures (by status) | p50 ms | p95 ms | p99 ms | req/s |",
         "|---|---:|---|---:|---:|---:|---:|",

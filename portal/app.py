@@ -30,7 +30,7 @@ from portal.settings import Settings, load_settings
 from portal.storage import storage_from_settings
 from portal.uploads import BodyLimitMiddleware, with_streaming_uploads
 from portal.validation import VALIDATOR_MAP
-from security import audit, phi
+from security import audit, passwords, phi
 from security.cors import PortalCorsMiddleware
 from security.csrf import CsrfMiddleware
 from security.tokens import TokenService
@@ -81,6 +81,7 @@ def phi_keyring(settings: Settings) -> phi.Keyring:
 
 def build_services(settings: Settings) -> Services:
     phi.use_keyring(phi_keyring(settings))
+    passwords.allow_concurrent_hashes(settings.password_hash_concurrency)
     db = Database.from_url(
         settings.database_url,
         pool_size=settings.database_pool_size,

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     )
 
     frontend_url: str | None = "http://localhost:5173"
+    password_hash_concurrency: int = Field(1, ge=1, le=64)
 
     rate_limit_window_ms: int = Field(900_000, ge=1000)
     rate_limit_max_requests: int = Field(100, ge=1)

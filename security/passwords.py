@@ -6,9 +6,16 @@ costs about 250 ms of CPU per login on one of this deployment's cores, so a burs
 queues every other request behind it; this one costs about 30 ms. Login attempts are also
 rate limited (per IP and per email, portal.limits). Hashes made with other parameters still
 verify and are re-hashed with these at the user's next successful login (security.sessions).
+
+Each process runs at most PASSWORD_HASH_CONCURRENCY hashes at once (1 by default, with one
+worker process per core): argon2 runs outside the GIL, so without a bound a burst of logins takes
+every core at once and every other request waits behind it; with it, logins queue among
+themselves and the rest of the traffic keeps its cores.
 """
 
 from __future__ import annotations
+
+import threading
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,16 +26,28 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type
 _DUMMY_HASH = _hasher.hash("no-such-user-timing-equaliser")
 
 
+_hashing = threading.BoundedSemaphore(1)
+
+
+def allow_concurrent_hashes(count: int) -> None:
+    """How many argon2 computations this process runs at once (the app factory sets it)."""
+    global _hashing
+    _hashing = threading.BoundedSemaphore(count)
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; always spends one argon2 verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        with _hashing:
+            matches = _hasher.verify(password_hash or _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return False
+    return matches and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -14,7 +14,7 @@ NO_PROBLEMS = {
     "bookingsMissingFromDatabase": [],
     "bookingsNotAsConfirmed": [],
 }
-ARGS = argparse.Namespace(users=20, duration=20, workers=2, think="0.5,2")
+ARGS = argparse.Namespace(users=20, duration=20, workers=2, think="0.5,2", arrival="spread")
 
 
 def endpoint(name: str, p95: float, failures: dict[str, int] | None = None) -> dict:  # type: ignore[type-arg]

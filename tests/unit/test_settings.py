@@ -121,3 +121,15 @@ def test_search_directory_ttl_defaults_to_a_minute_and_may_be_zero(
     monkeypatch.setenv("SEARCH_DIRECTORY_TTL_SECONDS", "-1")
     with pytest.raises(SettingsError, match="SEARCH_DIRECTORY_TTL_SECONDS"):
         load_settings()
+
+
+def test_password_hashing_runs_one_at_a_time_per_process_unless_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PASSWORD_HASH_CONCURRENCY", raising=False)
+    assert load_settings().password_hash_concurrency == 1
+    monkeypatch.setenv("PASSWORD_HASH_CONCURRENCY", "4")
+    assert load_settings().password_hash_concurrency == 4
+    monkeypatch.setenv("PASSWORD_HASH_CONCURRENCY", "0")
+    with pytest.raises(SettingsError, match="PASSWORD_HASH_CONCURRENCY"):
+        load_settings()
