@@ -72,7 +72,7 @@ install-load: $(BIN)/.installed-load
 
 load: install-load
 	$(BIN)/python -m bench.load --users $(or $(USERS),100) --duration $(or $(DURATION),60) \
-		--think $(or $(THINK),0.5$(comma)2)
+		--think $(or $(THINK),0.5$(comma)2) --arrival $(or $(ARRIVAL),spread)
 
 load-short: install-load
 	$(BIN)/python -m bench.load --users 20 --duration 20
