@@ -76,6 +76,37 @@ class ProviderDay:
     bookings: list[Booking]
 
 
+# The statements behind every slots request, booking and rescheduling, built once: SQLAlchemy
+# then skips constructing them and computing their cache keys on each call (about a third of
+# `load_day`'s time). Values arrive as the named bind parameters.
+_PROVIDER_WITH_WINDOWS = (
+    sa.select(
+        ProviderProfile.id,
+        ProviderProfile.accepting_new_patients,
+        ProviderAvailability.start_time,
+        ProviderAvailability.end_time,
+    )
+    .join(User, User.id == ProviderProfile.user_id)
+    .outerjoin(
+        ProviderAvailability,
+        sa.and_(
+            ProviderAvailability.provider_id == ProviderProfile.id,
+            ProviderAvailability.day_of_week == sa.bindparam("weekday"),
+            ProviderAvailability.is_active.is_(True),
+        ),
+    )
+    .where(ProviderProfile.user_id == sa.bindparam("provider"), User.is_active.is_(True))
+    .order_by(ProviderAvailability.start_time)
+)
+_PROVIDER_WITH_WINDOWS_LOCKED = _PROVIDER_WITH_WINDOWS.with_for_update()
+_BOOKINGS_OF_DAY = sa.select(Appointment.start_time, Appointment.duration).where(
+    Appointment.provider_id == sa.bindparam("provider"),
+    Appointment.date == sa.bindparam("day"),
+    live_bookings(),
+)
+_BOOKINGS_OF_DAY_BUT_ONE = _BOOKINGS_OF_DAY.where(Appointment.id != sa.bindparam("ignored"))
+
+
 def load_day(
     session: Session,
     provider_user_id: str,
@@ -94,38 +125,22 @@ def load_day(
     provider reads its day this way first, so they run one after another (SQLite ignores it;
     there the write transaction already holds the database's write lock).
     """
-    windows_of_day = sa.and_(
-        ProviderAvailability.provider_id == ProviderProfile.id,
-        ProviderAvailability.day_of_week == WEEKDAY_NAMES[day.weekday()],
-        ProviderAvailability.is_active.is_(True),
-    )
-    query = (
-        sa.select(
-            ProviderProfile.id,
-            ProviderProfile.accepting_new_patients,
-            ProviderAvailability.start_time,
-            ProviderAvailability.end_time,
-        )
-        .join(User, User.id == ProviderProfile.user_id)
-        .outerjoin(ProviderAvailability, windows_of_day)
-        .where(ProviderProfile.user_id == provider_user_id, User.is_active.is_(True))
-        .order_by(ProviderAvailability.start_time)
-    )
-    if for_update:
-        query = query.with_for_update()
-    rows = session.execute(query).all()
+    rows = session.execute(
+        _PROVIDER_WITH_WINDOWS_LOCKED if for_update else _PROVIDER_WITH_WINDOWS,
+        {"provider": provider_user_id, "weekday": WEEKDAY_NAMES[day.weekday()]},
+    ).all()
     if not rows:
         return None
     profile = ProviderRef(rows[0].id, rows[0].accepting_new_patients)
     windows = [Window(row.start_time, row.end_time) for row in rows if row.start_time is not None]
-    booked = sa.select(Appointment.start_time, Appointment.duration).where(
-        Appointment.provider_id == provider_user_id,
-        Appointment.date == day,
-        live_bookings(),
-    )
-    if ignore_appointment_id is not None:
-        booked = booked.where(Appointment.id != ignore_appointment_id)
-    bookings = [Booking(start, minutes) for start, minutes in session.execute(booked)]
+    if ignore_appointment_id is None:
+        booked = session.execute(_BOOKINGS_OF_DAY, {"provider": provider_user_id, "day": day})
+    else:
+        booked = session.execute(
+            _BOOKINGS_OF_DAY_BUT_ONE,
+            {"provider": provider_user_id, "day": day, "ignored": ignore_appointment_id},
+        )
+    bookings = [Booking(start, minutes) for start, minutes in booked]
     return ProviderDay(profile, windows, bookings)
 
 

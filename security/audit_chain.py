@@ -77,22 +77,28 @@ def entry_hash(entry: Any, prev_hash: str | None) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Built once: every audited request runs it, and SQLAlchemy then skips constructing the
+# statement and computing its cache key each time.
+_INSERT_ENTRY = sa.insert(AuditLog)
+
+
 def append(session: Session, record: AuditRecord, now: datetime | None = None) -> None:
     """Add `record` as a new, not yet sealed, entry, in the caller's transaction."""
     session.execute(
-        sa.insert(AuditLog).values(
-            timestamp=now or utcnow(),
-            user_id=record.user_id,
-            user_role=record.user_role,
-            action=record.action,
-            resource=record.resource,
-            resource_id=record.resource_id,
-            ip=record.ip,
-            user_agent=(record.user_agent or "")[:500] or None,
-            request_id=record.request_id,
-            status=record.status,
-            details=record.details or None,
-        )
+        _INSERT_ENTRY,
+        {
+            "timestamp": now or utcnow(),
+            "user_id": record.user_id,
+            "user_role": record.user_role,
+            "action": record.action,
+            "resource": record.resource,
+            "resource_id": record.resource_id,
+            "ip": record.ip,
+            "user_agent": (record.user_agent or "")[:500] or None,
+            "request_id": record.request_id,
+            "status": record.status,
+            "details": record.details or None,
+        },
     )
 
 
