@@ -3,7 +3,7 @@
 Parameters: OWASP's recommended argon2id configuration (Password Storage Cheat Sheet: 19 MiB
 of memory, 2 passes, 1 lane). argon2-cffi's default (RFC 9106's 64 MiB, 3 passes, 4 lanes)
 costs about 250 ms of CPU per login on one of this deployment's cores, so a burst of logins
-queues every other request behind it; this one costs about 30 ms. Login attempts are also
+queues every other request behind it; this one costs about 20 ms. Login attempts are also
 rate limited (per IP and per email, portal.limits). Hashes made with other parameters still
 verify and are re-hashed with these at the user's next successful login (security.sessions).
 
