@@ -78,8 +78,9 @@ def entry_hash(entry: Any, prev_hash: str | None) -> str:
 
 
 # Built once: every audited request runs it, and SQLAlchemy then skips constructing the
-# statement and computing its cache key each time.
-_INSERT_ENTRY = sa.insert(AuditLog)
+# statement and computing its cache key each time. On the table, not the mapped class: the
+# ORM's bulk-insert path adds nothing to one plain row.
+_INSERT_ENTRY = sa.insert(AuditLog.__table__)
 
 
 def append(session: Session, record: AuditRecord, now: datetime | None = None) -> None:
