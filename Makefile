@@ -28,12 +28,15 @@ run: seed
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Style, the import contract (pyproject.toml [tool.importlinter]) and the type checker.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Providers API at scale: the real server on MariaDB (2,000 providers, 50,000 appointments) and
-# Redis for its limiter; see README "Benchmark at scale".
+# Redis for its limiter; see docs/performance.md.
 bench-providers: install
 	$(BIN)/python -m bench.providers $(BENCH_ARGS)
 
@@ -56,13 +59,13 @@ lint-spec: install $(NODE_TOOLS)
 # schemathesis (patient and doctor) and the generated clients against the real server.
 # CONTRACT_ARGS="--include-operation-id login" narrows it for local work only.
 contract: lint-spec
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_spec_completeness.py
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/openapi/test_spec_completeness.py
 	$(BIN)/python contract-tests/run.py $(CONTRACT_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis .schemathesis contract-tests/node_modules
 
-# Performance (README "Performance and production serving"). Need MariaDB on 127.0.0.1:3306
+# Performance (docs/performance.md). Need MariaDB on 127.0.0.1:3306
 # (or LOAD_MYSQL_URL); each run creates and drops its own database.
 $(BIN)/.installed-load: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,load]'

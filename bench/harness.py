@@ -19,7 +19,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from portal import child_server
+from tests.support import child_server
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -76,10 +76,10 @@ def load_database(patients: int) -> Iterator[LoadDatabase]:
 
 
 def _prepare(url: str, storage_path: Path, patients: int) -> None:
-    from portal import migrate
-    from portal.app import build_services
-    from portal.seed import clinic_today, seed_with_settings
-    from portal.settings import load_settings
+    from kernel.settings import load_settings
+    from portal.ops import migrate
+    from portal.ops.demo.seed import clinic_today, seed_with_settings
+    from portal.runtime import build_services
 
     settings = load_settings(
         app_env="development",
@@ -98,10 +98,10 @@ def _prepare(url: str, storage_path: Path, patients: int) -> None:
 
 def _add_patients(session, storage, count: int, today) -> None:  # type: ignore[no-untyped-def]
     """`count` patients sharing one password hash, each with one record and a small PDF; every
-    LARGE_EVERY-th also with a 10 MB file (the plan's download target)."""
+    LARGE_EVERY-th also with a 10 MB file (the size of the download target)."""
+    from adapters.storage import new_storage_key
     from models import MedicalRecord, MedicalRecordAttachment, User
-    from portal.sample_files import pdf_document
-    from portal.storage import new_storage_key
+    from portal.ops.demo.sample_files import pdf_document
     from security.passwords import hash_password
 
     password_hash = hash_password(LOAD_PASSWORD)
@@ -184,7 +184,7 @@ def running_server(
         "RATE_LIMIT_MAX_REQUESTS": "1000000",
         "RATE_LIMIT_AUTH_MAX": "1000000",
         "RATE_LIMIT_BOOKING_MAX": "1000000",
-        # counters shared by the workers, as in production (README "Production serving")
+        # counters shared by the workers, as in production (docs/operations.md)
         "RATE_LIMIT_STORAGE_URL": os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/0"),
         **(overrides or {}),
     }

@@ -1,4 +1,4 @@
-"""Locust scenario of plan 10.3: each simulated patient logs in, searches providers, reads free
+"""The load test's scenario: each simulated patient logs in, searches providers, reads free
 slots, books, lists, reschedules and cancels, then lists records and downloads an attachment.
 
 Patients arrive spread out: locust starts them in batches (`--spawn-rate` users at the same

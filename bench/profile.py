@@ -22,11 +22,12 @@ def build_app(workdir: Path) -> tuple[Any, dict[str, str]]:
     """A production-mode app on a fresh seeded SQLite file, and headers of a logged-in patient."""
     import uuid
 
-    from models.base import utcnow
-    from portal import migrate
-    from portal.app import build_services, create_app
-    from portal.seed import seed
-    from portal.settings import load_settings
+    from kernel.clock import utcnow
+    from kernel.settings import load_settings
+    from portal.ops import migrate
+    from portal.ops.demo.seed import seed
+    from portal.runtime import build_services
+    from portal.web.app import create_app
 
     url = f"sqlite:///{workdir / 'profile.sqlite3'}"
     settings = load_settings(

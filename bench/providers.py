@@ -76,10 +76,10 @@ def _drop(server: str, url: str) -> None:
 
 def _prepare(url: str, storage: str, providers: int, appointments: int) -> dict[str, Any]:
     """Migrate and seed (idempotent: a kept database only gets what it lacks); what it holds."""
-    from portal import migrate
-    from portal.app import build_services
-    from portal.seed import clinic_today, seed_with_settings
-    from portal.settings import load_settings
+    from kernel.settings import load_settings
+    from portal.ops import migrate
+    from portal.ops.demo.seed import clinic_today, seed_with_settings
+    from portal.runtime import build_services
 
     settings = load_settings(
         app_env="development",

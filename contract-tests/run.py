@@ -17,7 +17,9 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+# this folder's modules, and the repository's (tests.support.child_server starts the server)
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from server import REPORTS, ROOT, RunningServer, running_server
 

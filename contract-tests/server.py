@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from portal import child_server
+from tests.support import child_server
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "var" / "contract"

@@ -1,4 +1,4 @@
-"""The plan's "published OpenAPI spec for client codegen": a Python client (openapi-python-client)
+"""The published OpenAPI spec generates working clients: a Python client (openapi-python-client)
 and TypeScript types (openapi-typescript) generate from openapi/portal.yaml without a warning, and
 the generated Python client drives a real flow against the running server.
 

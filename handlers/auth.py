@@ -2,100 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from models.base import utcnow
-from models.users import User
-from portal.errors import AuthenticationFailed, NotFound
-from portal.runtime import services
-from security import audit, sessions
+from handlers import dependencies
+from handlers.wire import accounts as wire
+from kernel.clock import utcnow
+from kernel.errors import NotAuthenticated
+from models.accounts import use_cases
 from security.identity import Identity
+from security.sessions import SessionPolicy
 
-T = TypeVar("T")
 
-
-def _policy() -> sessions.SessionPolicy:
-    current = services()
-    return sessions.SessionPolicy(
+def _policy() -> SessionPolicy:
+    current = dependencies.current()
+    return SessionPolicy(
         current.tokens,
         current.settings.refresh_token_expiration,
         idle_timeout=current.settings.session_timeout,
     )
 
 
-def user_json(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "role": user.role,
-        "firstName": user.first_name,
-        "lastName": user.last_name,
-    }
-
-
-def session_json(issued: sessions.IssuedSession) -> dict[str, Any]:
-    return {
-        "accessToken": issued.access_token,
-        "refreshToken": issued.refresh_token,
-        "tokenType": "Bearer",
-        "expiresIn": issued.expires_in,
-        "csrfToken": issued.csrf_token,
-        "user": user_json(issued.user),
-    }
-
-
-def _audit_user(outcome: T) -> T:
-    """Before login and refresh the caller is anonymous; the audit entry names who it was
-    (or, for a reused refresh token, that its session was revoked)."""
-    if isinstance(outcome, sessions.IssuedSession):
-        user = outcome.user
-        audit.note(user_id=user.id, user_role=user.role, resource_id=user.id)
-    elif isinstance(outcome, AuthenticationFailed):
-        audit.note(details={"sessionRevoked": "refresh token reuse"})
-    return outcome
-
-
 def login(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    policy = _policy()
-    audit.note(details={"email": body["email"].strip().lower()})
-    issued = services().db.run(
-        lambda session: _audit_user(
-            sessions.login(session, policy, body["email"], body["password"], utcnow())
-        )
+    issued = use_cases.log_in(
+        dependencies.current().db, _policy(), body["email"], body["password"], utcnow()
     )
-    return session_json(issued), 200
+    return wire.session(issued), 200
 
 
 def refresh(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    policy = _policy()
-    outcome = services().db.run(
-        lambda session: _audit_user(
-            sessions.rotate(session, policy, body["refreshToken"], utcnow())
-        )
-    )
-    if isinstance(outcome, AuthenticationFailed):
-        raise outcome
-    return session_json(outcome), 200
+    issued = use_cases.refresh(dependencies.current().db, _policy(), body["refreshToken"], utcnow())
+    return wire.session(issued), 200
 
 
 def logout(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[str, int]:
-    identity = Identity.from_token_info(token_info)
-    services().db.run(
-        lambda session: sessions.logout(session, identity.user_id, body["refreshToken"], utcnow())
+    use_cases.log_out(
+        dependencies.current().db,
+        Identity.from_token_info(token_info),
+        body["refreshToken"],
+        utcnow(),
     )
     return "", 204
 
 
 def get_current_user(token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    identity = Identity.from_token_info(token_info)
-    user = services().db.session().get(User, identity.user_id)
-    if user is None or not user.is_active:
-        raise NotFound("User not found")
-    return user_json(user), 200
+    user = use_cases.current_user(dependencies.current().db, Identity.from_token_info(token_info))
+    return wire.user(user), 200
 
 
 def get_csrf_token(token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
     identity = Identity.from_token_info(token_info)
     if not identity.session_id:
-        raise AuthenticationFailed("Token has no session")
-    return {"csrfToken": services().tokens.csrf_token(identity.session_id)}, 200
+        raise NotAuthenticated("Token has no session")
+    return {"csrfToken": dependencies.current().tokens.csrf_token(identity.session_id)}, 200

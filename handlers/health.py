@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.runtime import services
+from handlers import dependencies
 
 
 def get_health() -> tuple[dict[str, Any], int]:
-    if services().db.ping():
+    if dependencies.current().db.ping():
         return {"status": "ok", "database": "ok"}, 200
     return {"status": "degraded", "database": "unavailable"}, 503

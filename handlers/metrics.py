@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flask
 
-from portal import metrics
+from adapters import metrics
 
 
 def get_metrics() -> flask.Response:

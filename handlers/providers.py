@@ -1,4 +1,4 @@
-"""Provider search and available slots (plan 1.2), with the plan's caching headers (8.1, 8.2)."""
+"""Provider search and available slots, with their caching headers (ETag on search)."""
 
 from __future__ import annotations
 
@@ -8,55 +8,19 @@ from typing import Any
 
 import flask
 
-from handlers.formats import etag_matches, iso_date, strong_etag
-from models import availability, provider_search
-from models.base import utcnow
-from models.providers import SPECIALTY_NAMES
-from models.scheduling import format_time_of_day
-from portal import metrics
-from portal.errors import NotFound
-from portal.runtime import services
+from adapters import metrics
+from handlers import dependencies
+from handlers.wire import providers as wire
+from handlers.wire.formats import etag_matches, strong_etag
+from kernel.clock import Clock
+from models.appointments import use_cases as appointments
+from models.appointments.rules.slots import format_time_of_day
+from models.providers.queries import SearchFilters
+from models.search import use_cases as search
 
 # Search results are the same for every caller; slots change as soon as someone books.
 SEARCH_CACHE_CONTROL = "public, max-age=300"
 SLOTS_CACHE_CONTROL = "private, max-age=60"
-
-
-def _location_json(location: provider_search.CardLocation | None) -> dict[str, str] | None:
-    if location is None:
-        return None
-    return {
-        "address": location.address,
-        "city": location.city,
-        "state": location.state,
-        "zipCode": location.zip_code,
-    }
-
-
-def provider_json(card: provider_search.ProviderCard) -> dict[str, Any]:
-    profile = card.profile
-    return {
-        "id": card.user_id,
-        "firstName": card.first_name,
-        "lastName": card.last_name,
-        "title": profile.title,
-        "specialty": SPECIALTY_NAMES.get(profile.specialty, profile.specialty),
-        "specialties": profile.specialties or [],
-        "npi": profile.npi,
-        "photoUrl": profile.photo_url,
-        "bio": profile.bio,
-        "languages": profile.languages or [],
-        "yearsOfExperience": profile.years_of_experience,
-        "education": profile.education,
-        "certifications": profile.certifications or [],
-        "acceptingNewPatients": profile.accepting_new_patients,
-        "rating": None if profile.rating is None else float(profile.rating),
-        "reviewCount": profile.review_count or 0,
-        "nextAvailableDate": iso_date(card.next_available),
-        "location": _location_json(card.location),
-        "phone": profile.phone,
-        "email": profile.email,
-    }
 
 
 def _json_with_etag(payload: dict[str, Any], cache_control: str) -> flask.Response:
@@ -69,9 +33,9 @@ def _json_with_etag(payload: dict[str, Any], cache_control: str) -> flask.Respon
     return flask.Response(body, status=200, headers=headers, mimetype="application/json")
 
 
-def filters_from(body: dict[str, Any]) -> provider_search.SearchFilters:
+def filters_from(body: dict[str, Any]) -> SearchFilters:
     """The search body's filter fields, as the spec names them, to the search's filters."""
-    return provider_search.SearchFilters(
+    return SearchFilters(
         specialty=body.get("specialty"),
         location=body.get("location"),
         day=dt.date.fromisoformat(body["date"]) if "date" in body else None,
@@ -82,35 +46,31 @@ def filters_from(body: dict[str, Any]) -> provider_search.SearchFilters:
 def search_providers(body: dict[str, Any] | bytes | None = None) -> flask.Response:
     # A POST with no body (hence no Content-Type) arrives as the spec's default `{}`, unparsed.
     body = body if isinstance(body, dict) else {}
-    current = services()
-    found = provider_search.search_providers(
-        current.db.session(),
+    current = dependencies.current()
+    found = search.search_providers(
+        current.db,
         current.search_directory,
         filters_from(body),
         page=body.get("page", 1),
         limit=body.get("limit", 20),
-        now=utcnow(),
-        zone=current.settings.clinic_zone,
+        clock=Clock.at_clinic(current.settings.clinic_zone),
     )
     metrics.record_search_results(found.total)
-    payload = {"data": [provider_json(card) for card in found.providers], "total": found.total}
+    payload = {"data": [wire.provider(card) for card in found.providers], "total": found.total}
     return _json_with_etag(payload, SEARCH_CACHE_CONTROL)
 
 
 def get_available_slots(
     provider_id: str, date: str, duration: int
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
-    current = services()
-    slots = availability.available_slots(
-        current.db.session(),
+    current = dependencies.current()
+    slots = appointments.available_slots(
+        current.db,
         provider_id,
         dt.date.fromisoformat(date),
         duration,
-        utcnow(),
-        current.settings.clinic_zone,
+        Clock.at_clinic(current.settings.clinic_zone),
     )
-    if slots is None:
-        raise NotFound("Provider not found")
     payload = {
         "date": date,
         "providerId": provider_id,

@@ -1,1 +1,2 @@
-"""Wiring of the patient portal API: app factory, settings, database, errors, storage, CLI."""
+"""Wiring: the web stack (`web`), the running app's services (`runtime`) and the operator's
+commands and demo data (`ops`). No domain rule lives here."""

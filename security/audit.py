@@ -1,54 +1,67 @@
-"""Auditing every API operation, in one place, driven by the spec's `x-audit` annotations.
+"""The audit trail writer: one entry for every audited request, written before its answer leaves.
 
-The app factory wraps each annotated handler with `audited`. While the handler runs, a
-request-scoped `AuditEvent` collects who, what and from where; handlers may add the resource id
-and details with `note(...)`. Then:
+While an audited request is served, a request-scoped `AuditEvent` collects who, what and from
+where; the use cases add what only they know (the resource's id, a few details) with `note(...)`.
+The `AuditTrail` then writes it:
 
 - a change: `Database.run` stages the entry in the very transaction of the change, before it
-  commits (`AUDIT_HOOK`), so the change and its entry commit or roll back together;
-- a read: the entry is written in its own transaction after the handler returns, before the
-  response leaves;
-- a failure (a rolled-back change, a 401, a policy's 403 as `denied`): the entry is written in
-  its own transaction, then the original error travels on.
+  commits (`AuditTrail.hook`), so the change and its entry commit or roll back together;
+- a read, or a request that changed nothing: the entry is written in its own transaction after
+  the handler returns, before the response leaves (`write_now`);
+- a failure (a rolled-back change, a refusal): the entry is written in its own transaction with
+  the outcome the client saw, then the original error travels on.
 
-An entry that cannot be written turns the answer into 503: nothing is served unaudited.
-Writing an entry is one INSERT, without waiting for any other request: `seal_now` (run by each
-server process's `Sealer`, see security/audit_chain.py) hash-chains the new entries in batches.
+An entry that cannot be written turns the answer into `Unavailable`: nothing is served unaudited.
+Which operations are audited, and under which action, is the spec's `x-audit` annotation; the web
+layer wraps those handlers (`portal.web.audit`). The table and its hash chain are the audit
+domain's (`models.audit`); the trail is given the function that inserts an entry.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any
 
-import flask
-from connexion.context import context
-from connexion.exceptions import ProblemException
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
 
-from portal.db import Database, is_retryable
-from portal.errors import CODE_BY_STATUS, ApiError, ServiceUnavailable
-from portal.runtime import services
-from security.audit_chain import AuditRecord, Sealer, append, seal
+from kernel.database import Database, is_retryable
+from kernel.errors import Unavailable
 
 logger = logging.getLogger("portal.audit")
 
-F = TypeVar("F", bound=Callable[..., Any])
-
+STATUSES = ("success", "failure", "denied")
 UNAVAILABLE = "The audit trail cannot be written; the request was not completed"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """What one audit entry says; the chain adds the timestamp and the hashes."""
+
+    action: str
+    resource: str
+    status: str
+    user_id: str | None = None
+    user_role: str | None = None
+    resource_id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    details: dict[str, Any] | None = None
+
+
+Append = Callable[[Session, AuditRecord], None]
 
 
 @dataclass
 class AuditEvent:
     """The audit entry of the request being handled, filled in as the request goes: `who` is
-    the entry so far (its status is decided when the request ends), `details` what handlers
+    the entry so far (its status is decided when the request ends), `details` what use cases
     add."""
 
     who: AuditRecord
@@ -64,7 +77,8 @@ class AuditEvent:
 def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
     """Details as they will read back from the JSON column (dates and ids as strings), so
     the hash computed now matches the one `portal audit verify` recomputes."""
-    return json.loads(json.dumps(details, default=str))
+    loaded: dict[str, Any] = json.loads(json.dumps(details, default=str))
+    return loaded
 
 
 _current: ContextVar[AuditEvent | None] = ContextVar("portal_audit_event", default=None)
@@ -77,31 +91,59 @@ def note(
     user_id: str | None = None,
     user_role: str | None = None,
 ) -> None:
-    """Attach what only the handler knows (the resource's id, a few details, or, at login,
+    """Attach what only the use case knows (the resource's id, a few details, or, at login,
     who the caller turned out to be) to the current request's audit entry."""
     event = _current.get()
     if event is None:
         return
-    known = {"resource_id": resource_id, "user_id": user_id, "user_role": user_role}
-    event.who = replace(event.who, **{k: str(v) for k, v in known.items() if v is not None})
+    event.who = replace(
+        event.who,
+        resource_id=event.who.resource_id if resource_id is None else str(resource_id),
+        user_id=event.who.user_id if user_id is None else str(user_id),
+        user_role=event.who.user_role if user_role is None else str(user_role),
+    )
     if details:
         event.details.update(details)
 
 
-class AuditTransactionHook:
-    """Called by `Database.run` around each commit (registered by `build_services`)."""
+@contextmanager
+def recording(event: AuditEvent) -> Iterator[AuditEvent]:
+    """Make `event` the current request's entry for the duration of the block."""
+    token = _current.set(event)
+    try:
+        yield event
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def detached() -> Iterator[None]:
+    """Run a transaction that must not carry the current request's entry (the entry's own
+    write, a seal of the chain)."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+class _TransactionHook:
+    """Joins every unit of work of the `Database` (see `AuditTrail`)."""
+
+    def __init__(self, trail: AuditTrail) -> None:
+        self.trail = trail
 
     def before_commit(self, session: Session) -> None:
         event = _current.get()
         if event is None or event.written:
             return
         try:
-            append(session, event.record("success"))
+            self.trail.append(session, event.record("success"))
         except SQLAlchemyError as exc:
             if isinstance(exc, DBAPIError) and is_retryable(exc):
                 raise  # Database.run retries the whole unit of work
             logger.exception("audit entry could not be staged (request %s)", event.who.request_id)
-            raise ServiceUnavailable(UNAVAILABLE) from exc
+            raise Unavailable(UNAVAILABLE) from exc
         event.staged = True
 
     def after_commit(self) -> None:
@@ -115,97 +157,24 @@ class AuditTransactionHook:
             event.staged = False
 
 
-AUDIT_HOOK = AuditTransactionHook()
+class AuditTrail:
+    """Writes the entries of one app's requests into its database, with `append`."""
 
+    def __init__(self, db: Database, append: Append) -> None:
+        self.db = db
+        self.append = append
+        db.hooks.append(_TransactionHook(self))
 
-def write_now(record: AuditRecord) -> None:
-    """Write one entry in its own transaction; 503 if that is impossible."""
-    outer = _current.set(None)  # this transaction carries `record`, not the request's entry
-    try:
-        services().db.run(lambda session: append(session, record))
-    except Exception as exc:
-        logger.exception("audit entry could not be written (request %s)", record.request_id)
-        raise ServiceUnavailable(UNAVAILABLE) from exc
-    finally:
-        _current.reset(outer)
-
-
-def seal_now(db: Database) -> int:
-    """Seal every committed entry into the chain now, in its own transaction (before the chain
-    is read, verified or pruned); returns how many were sealed."""
-    outer = _current.set(None)  # the seal's transaction carries no request entry
-    try:
-        return db.run(seal)
-    finally:
-        _current.reset(outer)
-
-
-def start_sealer(db: Database, interval_seconds: float) -> Sealer:
-    """This process's background sealer (servers start one per worker)."""
-    return Sealer(lambda: seal_now(db), interval_seconds).start()
-
-
-def _begin(action: str, resource: str) -> AuditEvent:
-    token_info = (context.get("token_info") if context else None) or {}
-    role = token_info.get("role")
-    request = flask.request
-    who = AuditRecord(
-        action=action,
-        resource=resource,
-        status="success",  # until the request ends otherwise
-        user_id=token_info.get("userId"),
-        user_role=str(role).lower() if role else None,
-        ip=request.remote_addr,
-        user_agent=request.headers.get("User-Agent"),
-        request_id=request.headers.get("X-Request-ID"),
-    )
-    return AuditEvent(who)
-
-
-def _http_status(exc: BaseException) -> int:
-    if isinstance(exc, ApiError | ProblemException):
-        return int(exc.status)
-    if isinstance(exc, HTTPException):
-        return int(exc.code or 500)
-    return 500
-
-
-def _status_of(exc: BaseException) -> str:
-    return "denied" if _http_status(exc) == 403 else "failure"
-
-
-def _error_details(exc: BaseException) -> dict[str, Any]:
-    status = _http_status(exc)
-    return {"httpStatus": status, "error": CODE_BY_STATUS.get(status, "INTERNAL_SERVER_ERROR")}
-
-
-def audited(handler: F, action: str, resource: str) -> F:
-    """`handler`, with one audit entry written for every call, whatever its outcome."""
-
-    @functools.wraps(handler)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        event = _begin(action, resource)
-        token = _current.set(event)
+    def write_now(self, record: AuditRecord) -> None:
+        """Write one entry in its own transaction; `Unavailable` if that is impossible."""
         try:
-            try:
-                result = handler(*args, **kwargs)
-            except Exception as exc:
-                # Also after a committed change whose request then failed: this entry
-                # records the outcome the client saw.
-                write_now(event.record(_status_of(exc), **_error_details(exc)))
-                raise
-            if not event.written:
-                write_now(event.record("success"))
-            return result
-        finally:
-            _current.reset(token)
+            with detached():
+                self.db.run(lambda session: self.append(session, record))
+        except Exception as exc:
+            logger.exception("audit entry could not be written (request %s)", record.request_id)
+            raise Unavailable(UNAVAILABLE) from exc
 
-    return wrapper  # type: ignore[return-value]
-
-
-def annotation_of(operation: dict[str, Any]) -> tuple[str, str] | None:
-    """(action, resource) from an operation's `x-audit`; None for `x-audit: false`."""
-    annotation = operation.get("x-audit")
-    if not annotation:
-        return None
-    return str(annotation["action"]), str(annotation["resource"])
+    def finish(self, event: AuditEvent, status: str, **details: Any) -> None:
+        """Write `event` with its outcome unless a committed change already carried it."""
+        if status != "success" or not event.written:
+            self.write_now(event.record(status, **details))

@@ -1,19 +1,10 @@
-"""CORS exactly as the plan (section 6): the allowed origins, methods and headers, credentials,
-the exposed pagination headers and a 24-hour preflight cache.
-
-Starlette's CORSMiddleware does the work; a disallowed origin gets no
-Access-Control-Allow-Origin, and a refused preflight is answered in the standard error format.
-"""
+"""Which browsers' pages may call the API (CORS): the allowed origins, methods and headers,
+credentials, the exposed headers and a 24-hour preflight cache. Applied by
+`portal.web.cors`."""
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
-from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from portal.errors import error_json
-from portal.settings import Settings
+from kernel.settings import Settings
 
 DEVELOPMENT_ORIGINS = ("http://localhost:5173", "http://localhost:3000")
 ALLOWED_METHODS = ("GET", "POST", "PUT", "DELETE", "OPTIONS")
@@ -23,52 +14,10 @@ PREFLIGHT_MAX_AGE_SECONDS = 86400
 
 
 def allowed_origins(settings: Settings) -> list[str]:
-    """The plan's two development origins plus FRONTEND_URL, without duplicates."""
+    """The two development origins plus FRONTEND_URL, without duplicates."""
     origins = [*DEVELOPMENT_ORIGINS]
     if settings.frontend_url:
         frontend = settings.frontend_url.rstrip("/")
         if frontend not in origins:
             origins.append(frontend)
     return origins
-
-
-class PortalCorsMiddleware(CORSMiddleware):
-    """CORSMiddleware configured from the settings, refusing preflights in our error format."""
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        super().__init__(
-            app,
-            allow_origins=allowed_origins(settings),
-            allow_methods=ALLOWED_METHODS,
-            allow_headers=ALLOWED_HEADERS,
-            allow_credentials=True,
-            expose_headers=EXPOSED_HEADERS,
-            max_age=PREFLIGHT_MAX_AGE_SECONDS,
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "OPTIONS":
-            headers = Headers(scope=scope)
-            if "origin" in headers and "access-control-request-method" in headers:
-                response = self.preflight_response(request_headers=headers)
-                if response.status_code >= 400:
-                    response = _refusal(response, scope["path"])
-                await response(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
-
-
-def _refusal(response: Response, path: str) -> Response:
-    """Starlette names what it refused ("Disallowed CORS origin, method") in plain text."""
-    refused = bytes(response.body).decode(errors="replace")
-    headers = {
-        k: v
-        for k, v in response.headers.items()
-        if k.lower() not in {"content-length", "content-type"}
-    }
-    return Response(
-        error_json(403, path, message=f"CORS preflight refused: {refused}"),
-        status_code=403,
-        media_type="application/json",
-        headers=headers,
-    )

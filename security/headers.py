@@ -1,6 +1,6 @@
-"""Response headers every answer carries (plan 8.1 and the issue's hardening list), decided here.
+"""Response headers every answer carries, decided here.
 
-- Cache-Control: the plan's table, by the spec's operationId. Appointments, medical records,
+- Cache-Control: by the spec's operationId. Appointments, medical records,
   sessions and every error are `no-store` (they carry PHI or credentials); provider search is
   `public, max-age=300` and available slots `private, max-age=60` when they succeed.
 - X-Content-Type-Options, X-Frame-Options, Referrer-Policy and a Content-Security-Policy that
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 NO_STORE = "no-store"
 
-# The plan's cacheStrategies table; any operation not listed (and any error) is never cached.
+# Cache-Control by operation; any operation not listed (and any error) is never cached.
 CACHE_CONTROL_BY_OPERATION = {
     "searchProviders": "public, max-age=300",
     "getAvailableSlots": "private, max-age=60",
@@ -34,7 +34,7 @@ ALWAYS = {
 
 
 def cache_control(operation_id: str | None, status: int) -> str:
-    """The plan's Cache-Control for a response of `operation_id` with `status`."""
+    """The Cache-Control of a response of `operation_id` with `status`."""
     if status < 400 and operation_id in CACHE_CONTROL_BY_OPERATION:
         return CACHE_CONTROL_BY_OPERATION[operation_id]
     return NO_STORE
@@ -43,7 +43,7 @@ def cache_control(operation_id: str | None, status: int) -> str:
 def security_headers(content_type: str | None, *, https: bool) -> dict[str, str]:
     """The hardening headers for a response of `content_type`."""
     headers = dict(ALWAYS)
-    is_html = bool(content_type) and content_type.split(";")[0].strip().lower() == "text/html"
+    is_html = content_type is not None and content_type.split(";")[0].strip().lower() == "text/html"
     headers["Content-Security-Policy"] = HTML_CSP if is_html else JSON_CSP
     if https:
         headers["Strict-Transport-Security"] = HSTS

@@ -10,7 +10,7 @@ CLINICAL_STAFF = (NURSE, ADMIN)
 
 
 def normalize_role(role: str) -> str:
-    """Roles compare case-insensitively (plan 3.3)."""
+    """Roles compare case-insensitively."""
     return role.strip().lower()
 
 

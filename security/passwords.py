@@ -2,10 +2,11 @@
 
 Parameters: OWASP's recommended argon2id configuration (Password Storage Cheat Sheet: 19 MiB
 of memory, 2 passes, 1 lane). argon2-cffi's default (RFC 9106's 64 MiB, 3 passes, 4 lanes)
-costs about 250 ms of CPU per login on one of this deployment's cores, so a burst of logins
-queues every other request behind it; this one costs about 20 ms. Login attempts are also
-rate limited (per IP and per email, portal.limits). Hashes made with other parameters still
-verify and are re-hashed with these at the user's next successful login (security.sessions).
+costs an order of magnitude more CPU per login, so a burst of logins would queue every other
+request behind it (docs/performance.md has the measured cost). Login attempts are also rate
+limited (per IP and per email, portal.web.limits). Hashes made with other parameters still
+verify and are re-hashed with these at the user's next successful login
+(models.accounts.use_cases).
 
 Each process runs at most PASSWORD_HASH_CONCURRENCY hashes at once (1 by default, with one
 worker process per core): argon2 runs outside the GIL, so without a bound a burst of logins takes

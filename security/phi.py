@@ -9,17 +9,17 @@ not decrypt. Models declare `EncryptedText("appointments.reason")` and stay unaw
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import logging
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from kernel.settings import parse_phi_keys
 
 logger = logging.getLogger("portal.phi")
 
@@ -28,7 +28,6 @@ NONCE_BYTES = 12
 DEV_KEY_ID = "dev"
 # Public on purpose: only development and tests may run on it (settings refuse production).
 _DEV_KEY = hashlib.sha256(b"patient-portal development PHI key - not secret").digest()
-_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 class PhiKeyError(ValueError):
@@ -49,24 +48,10 @@ class Keyring:
     @classmethod
     def parse(cls, text: str) -> Keyring:
         """`kid1:base64key,kid2:base64key`; the first is the current one."""
-        keys: dict[str, bytes] = {}
-        for item in (part.strip() for part in text.split(",")):
-            if not item:
-                continue
-            kid, sep, encoded = item.partition(":")
-            if not sep or not _KEY_ID.match(kid):
-                raise PhiKeyError(f"PHI key {kid!r}: use id:base64key with a short id")
-            try:
-                key = base64.b64decode(encoded, validate=True)
-            except binascii.Error as exc:
-                raise PhiKeyError(f"PHI key {kid!r} is not valid base64") from exc
-            if len(key) != 32:
-                raise PhiKeyError(f"PHI key {kid!r} must be 32 bytes (AES-256), got {len(key)}")
-            if kid in keys:
-                raise PhiKeyError(f"PHI key id {kid!r} appears twice")
-            keys[kid] = key
-        if not keys:
-            raise PhiKeyError("PHI_ENCRYPTION_KEYS names no key")
+        try:
+            keys = parse_phi_keys(text)
+        except ValueError as exc:
+            raise PhiKeyError(str(exc)) from None
         return cls(keys, next(iter(keys)))
 
     @classmethod

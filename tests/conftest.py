@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from connexion import FlaskApp
 
 import models
-from portal import migrate
-from portal.app import build_services, create_app
-from portal.runtime import Services
-from portal.seed import seed
-from portal.settings import Settings, load_settings
+from kernel.settings import Settings, load_settings
+from portal.ops import migrate
+from portal.ops.demo.seed import seed
+from portal.runtime import Services, build_services
+from portal.web.app import create_app
 from security.tokens import TokenService
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
@@ -213,7 +213,7 @@ class AuthHeaders:
             return user
 
     def __call__(self, email: str) -> dict[str, str]:
-        from models.base import utcnow
+        from kernel.clock import utcnow
 
         user = self.user(email)
         session_id = str(uuid.uuid4())

@@ -17,7 +17,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # The reschedule request's optional `reason` (plan 1.1); the visit's own `reason` stays.
+    # The reschedule request's optional `reason`; the visit's own `reason` stays.
     op.add_column("appointments", sa.Column("reschedule_reason", sa.Text(), nullable=True))
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import temporary_mysql_database
-from tests.integration.appointment_support import NEXT_WEDNESDAY, booking, user_id
-from tests.integration.s3_server import S3Server, start_s3_server
+from tests.support.appointments import NEXT_WEDNESDAY, booking, user_id
+from tests.support.s3_server import S3Server, start_s3_server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])

@@ -1,0 +1,112 @@
+"""Prometheus metrics: the one place where every metric is defined and recorded.
+
+With several worker processes each one writes its samples to PROMETHEUS_MULTIPROC_DIR (set by
+`portal serve --workers N` before the workers start) and `render()` merges them, so a scrape of
+`GET /metrics` on any worker sees the whole server. Without that variable the process's own
+registry is served.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+if os.environ.get(MULTIPROC_ENV):
+    # prometheus-client opens its sample files there as metrics are created, below
+    os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
+disable_created_metrics()  # one `_created` gauge per label set doubles a scrape for nothing
+# The classic text format every Prometheus version reads; the spec names this exact type.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+# Buckets span the latency targets (200 ms for endpoints, 500 ms for search, 2 s for downloads)
+# finely enough that p50/p95/p99 computed from them land near the 50 ms aim.
+REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10)
+QUERY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+SEARCH_RESULT_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100)
+
+REQUEST_DURATION = Histogram(
+    "portal_http_request_duration_seconds",
+    "Time from request to the last byte of the response, per operationId and status.",
+    ["operation", "method", "status"],
+    buckets=REQUEST_BUCKETS,
+)
+REQUEST_ERRORS = Counter(
+    "portal_http_errors",
+    "Responses with status 4xx or 5xx, per operationId and status.",
+    ["operation", "method", "status"],
+)
+BOOKING_OUTCOMES = Counter(
+    "portal_booking_outcomes",
+    "Booking attempts by outcome: success, conflict (slot taken) or rejected (any other refusal).",
+    ["outcome"],
+)
+SEARCH_RESULTS = Histogram(
+    "portal_provider_search_results",
+    "Number of providers a provider search returned.",
+    buckets=SEARCH_RESULT_BUCKETS,
+)
+QUERY_DURATION = Histogram(
+    "portal_db_query_duration_seconds",
+    "Duration of SQL statements, per statement kind and database role (primary or replica).",
+    ["kind", "database"],
+    buckets=QUERY_BUCKETS,
+)
+
+BookingOutcome = Literal["success", "conflict", "rejected"]
+BOOKING_OUTCOME_NAMES: frozenset[str] = frozenset({"success", "conflict", "rejected"})
+UNROUTED = "unrouted"  # requests that matched no operation (404s, /api/ui assets)
+
+
+def record_request(operation: str | None, method: str, status: int, seconds: float) -> None:
+    labels = (operation or UNROUTED, method, str(status))
+    REQUEST_DURATION.labels(*labels).observe(seconds)
+    if status >= 400:
+        REQUEST_ERRORS.labels(*labels).inc()
+
+
+def record_booking_outcome(outcome: BookingOutcome) -> None:
+    """Called by the booking use case once per attempt."""
+    if outcome not in BOOKING_OUTCOME_NAMES:
+        raise ValueError(f"unknown booking outcome {outcome!r}")
+    BOOKING_OUTCOMES.labels(outcome).inc()
+
+
+def record_search_results(count: int) -> None:
+    """Called by provider search with the total number of matching providers."""
+    SEARCH_RESULTS.observe(count)
+
+
+def record_query(kind: str, database: str, seconds: float) -> None:
+    QUERY_DURATION.labels(kind, database).observe(seconds)
+
+
+def statement_kind(statement: str) -> str:
+    """The statement's first keyword (SELECT, INSERT, ...): a label of bounded cardinality."""
+    keyword = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+    return keyword if keyword in _KNOWN_KINDS else "OTHER"
+
+
+_KNOWN_KINDS = frozenset(
+    {"SELECT", "INSERT", "UPDATE", "DELETE", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "SET"}
+)
+
+
+def render() -> bytes:
+    """The text exposition of every metric, merged over all workers when there are several."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)

@@ -1,0 +1,53 @@
+"""What handlers use of the running app, and how they reach it: the web layer makes the app's
+services current for each request (`activate`), handlers ask for them (`current`).
+
+A Protocol, so the handlers state what they need without depending on how the app is built
+(`portal.runtime.Services` provides it).
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from typing import Protocol
+
+from adapters.storage import Storage
+from kernel.database import Database
+from kernel.settings import Settings
+from models.search.queries import DirectorySnapshot
+from security.audit import AuditTrail
+from security.tokens import TokenService
+
+
+class Dependencies(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def tokens(self) -> TokenService: ...
+    @property
+    def storage(self) -> Storage: ...
+    @property
+    def search_directory(self) -> DirectorySnapshot: ...
+    @property
+    def audit_trail(self) -> AuditTrail: ...
+
+
+_current: ContextVar[Dependencies] = ContextVar("portal_dependencies")
+
+
+def current() -> Dependencies:
+    """The services of the app serving the current request."""
+    try:
+        return _current.get()
+    except LookupError:
+        raise RuntimeError("no portal app is handling a request in this context") from None
+
+
+def activate(dependencies: Dependencies) -> Token[Dependencies]:
+    """Make `dependencies` current in this context; returns the token for `deactivate`."""
+    return _current.set(dependencies)
+
+
+def deactivate(token: Token[Dependencies]) -> None:
+    _current.reset(token)

@@ -1,0 +1,108 @@
+"""How appointments look on the wire: listed, in detail, booked, cancelled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.wire.formats import iso_date, iso_datetime
+from models.accounts.tables import User
+from models.appointments.queries.appointments import AppointmentWithProvider
+from models.appointments.rules.slots import format_time_of_day
+from models.appointments.tables import Appointment
+from models.providers.rules import specialty_name
+from models.providers.tables import ProviderProfile
+
+
+def _specialty(profile: ProviderProfile | None) -> str:
+    return "" if profile is None else specialty_name(profile.specialty)
+
+
+def provider_brief(user: User, profile: ProviderProfile | None) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "firstName": user.first_name,
+        "lastName": user.last_name,
+        "specialty": _specialty(profile),
+        "npi": profile.npi if profile else None,
+        "photoUrl": profile.photo_url if profile else None,
+    }
+
+
+def provider_contact(user: User, profile: ProviderProfile | None) -> dict[str, Any]:
+    brief = provider_brief(user, profile)
+    return {
+        "id": brief["id"],
+        "firstName": brief["firstName"],
+        "lastName": brief["lastName"],
+        "title": profile.title if profile else None,
+        "specialty": brief["specialty"],
+        "npi": brief["npi"],
+        "photoUrl": brief["photoUrl"],
+        "phone": (profile.phone if profile else None) or user.phone,
+        "email": (profile.email if profile else None) or user.email,
+    }
+
+
+def _core(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "id": appointment.id,
+        "patientId": appointment.patient_id,
+        "providerId": appointment.provider_id,
+        "date": iso_date(appointment.date),
+        "time": format_time_of_day(appointment.start_time),
+        "type": appointment.type,
+        "status": appointment.status,
+        "reason": appointment.reason,
+        "notes": appointment.notes,
+        "isVirtual": appointment.is_virtual,
+    }
+
+
+def listed(row: AppointmentWithProvider) -> dict[str, Any]:
+    appointment = row.appointment
+    return {
+        **_core(appointment),
+        "provider": provider_brief(row.provider, row.profile),
+        "location": appointment.location,
+        "duration": appointment.duration,
+        "createdAt": iso_datetime(appointment.created_at),
+        "updatedAt": iso_datetime(appointment.updated_at),
+    }
+
+
+def detail(row: AppointmentWithProvider) -> dict[str, Any]:
+    appointment = row.appointment
+    return {
+        **_core(appointment),
+        "provider": provider_contact(row.provider, row.profile),
+        "virtualMeetingUrl": appointment.virtual_meeting_url,
+        "location": appointment.location,
+        "duration": appointment.duration,
+        "checkInTime": iso_datetime(appointment.check_in_time),
+        "checkOutTime": iso_datetime(appointment.check_out_time),
+        "cancellationReason": appointment.cancellation_reason,
+        "cancelledAt": iso_datetime(appointment.cancelled_at),
+        "createdAt": iso_datetime(appointment.created_at),
+        "updatedAt": iso_datetime(appointment.updated_at),
+    }
+
+
+def booked(appointment: Appointment) -> dict[str, Any]:
+    return {
+        **_core(appointment),
+        "virtualMeetingUrl": appointment.virtual_meeting_url,
+        "location": appointment.location,
+        "duration": appointment.duration,
+        "createdAt": iso_datetime(appointment.created_at),
+        "updatedAt": iso_datetime(appointment.updated_at),
+    }
+
+
+def cancelled(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "message": "Appointment cancelled successfully",
+        "id": appointment.id,
+        "status": appointment.status,
+        "cancelledAt": iso_datetime(appointment.cancelled_at),
+        "cancellationReason": appointment.cancellation_reason,
+    }

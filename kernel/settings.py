@@ -1,0 +1,272 @@
+"""Settings read once from the environment into one typed object (docs/configuration.md lists
+every variable)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from functools import cached_property
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "development-only-secret-do-not-use-in-production"
+MIN_JWT_SECRET_LENGTH = 32
+STORAGE_KEY_BYTES = 32
+# Development without STORAGE_ENCRYPTION_KEY encrypts with this public, derived key (warned).
+DEV_STORAGE_KEY = hashlib.sha256(b"portal development storage key - not secret").digest()
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse '15m', '7d', '3600s', '900' (seconds) or a timedelta into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 15m, 7d, 3600s)")
+    amount, unit = match.groups()
+    return timedelta(seconds=int(amount) * _UNIT_SECONDS[unit])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class SettingsError(ValueError):
+    """A configuration that the server refuses to start with."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; names are the environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    app_env: Literal["development", "test", "production"] = Field(
+        "development", validation_alias=AliasChoices("APP_ENV", "NODE_ENV")
+    )
+    port: int = 3000
+    log_level: str = "info"
+
+    database_url: str = "sqlite:///var/portal.sqlite3"
+    database_pool_size: int = Field(20, ge=1, le=500)
+    database_replica_url: str | None = None
+
+    jwt_secret: str | None = None
+    jwt_expiration: Duration = timedelta(minutes=15)
+    refresh_token_expiration: Duration = timedelta(days=7)
+    session_timeout_ms: int = Field(
+        900_000, ge=1000, validation_alias=AliasChoices("SESSION_TIMEOUT", "SESSION_TIMEOUT_MS")
+    )
+
+    frontend_url: str | None = "http://localhost:5173"
+    password_hash_concurrency: int = Field(1, ge=1, le=64)
+
+    rate_limit_window_ms: int = Field(900_000, ge=1000)
+    rate_limit_max_requests: int = Field(100, ge=1)
+    rate_limit_auth_window_ms: int = Field(900_000, ge=1000)
+    rate_limit_auth_max: int = Field(5, ge=1)
+    rate_limit_booking_window_ms: int = Field(3_600_000, ge=1000)
+    rate_limit_booking_max: int = Field(10, ge=1)
+    rate_limit_storage_url: str = "memory://"
+    rate_limit_key_prefix: str = Field("portal", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    rate_limit_enabled: bool = True
+    trusted_proxies: int = Field(0, ge=0)
+
+    storage_type: Literal["local", "s3"] = "local"
+    storage_path: str = "var/storage"
+    storage_encryption_key: str | None = None
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    aws_region: str = "us-east-1"
+    aws_s3_bucket: str = "healthcare-medical-records"
+    aws_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+
+    validate_responses: bool | None = None
+
+    phi_encryption_keys: str | None = None
+    audit_log_retention_days: int = Field(2190, ge=2190)
+    # How often each server process seals new audit entries into the hash chain.
+    audit_seal_interval_seconds: float = Field(1.0, gt=0, le=60)
+    refresh_token_retention_days: int = Field(30, ge=0)
+    cancelled_appointment_retention_days: int = Field(365, ge=1)
+    metrics_token: str | None = None
+    log_format: Literal["json", "text"] = "json"
+
+    # How old search's in-memory provider directory may grow (models/search/queries.py).
+    search_directory_ttl_seconds: float = Field(60, ge=0)
+    clinic_timezone: str = "America/New_York"
+    virtual_meeting_base_url: str = "https://meet.portal.example/visit"
+    demo_password: str = "portal-demo-2025"
+
+    @field_validator("database_url", "database_replica_url")
+    @classmethod
+    def _use_pymysql(cls, url: str | None) -> str | None:
+        """The plan writes mysql://...; SQLAlchemy needs the driver named (pymysql)."""
+        if url is None:
+            return None
+        return re.sub(r"^(mysql|mariadb)(\+\w+)?://", "mysql+pymysql://", url)
+
+    @field_validator("phi_encryption_keys")
+    @classmethod
+    def _parseable_phi_keys(cls, text: str | None) -> str | None:
+        if text:
+            parse_phi_keys(text)  # raises with a message naming the bad key
+        return text or None
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"CLINIC_TIMEZONE {name!r} is not an IANA time zone") from exc
+        return name
+
+    @field_validator("storage_encryption_key")
+    @classmethod
+    def _storage_key_is_32_bytes(cls, value: str | None) -> str | None:
+        if value:
+            parse_storage_key(value)
+        return value or None
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_configuration(self) -> Settings:
+        if self.validate_responses is None:
+            # Checking every response against the spec catches drift in development and
+            # tests; production skips the cost.
+            self.validate_responses = self.app_env != "production"
+        if problems := list(self._missing_secrets()):
+            raise SettingsError("; ".join(problems))
+        return self
+
+    def _missing_secrets(self) -> Iterator[str]:
+        """Every secret that only development may do without, named at once."""
+        if self.app_env == "development":
+            return
+        if not self.jwt_secret:
+            yield (
+                f"JWT_SECRET is required when APP_ENV={self.app_env}: set it to a random "
+                f"string of at least {MIN_JWT_SECRET_LENGTH} characters"
+            )
+        elif len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:
+            yield (
+                f"JWT_SECRET is too short ({len(self.jwt_secret)} characters): "
+                f"use at least {MIN_JWT_SECRET_LENGTH}"
+            )
+        if self.app_env == "production" and not self.phi_encryption_keys:
+            yield (
+                "PHI_ENCRYPTION_KEYS is required when APP_ENV=production: "
+                "set it to id:base64key (32 random bytes), e.g. from `portal keys generate`"
+            )
+        if self.storage_type == "local" and not self.storage_encryption_key:
+            yield (
+                f"STORAGE_ENCRYPTION_KEY is required when APP_ENV={self.app_env} and "
+                "STORAGE_TYPE=local: set it to 32 random bytes, base64 or hex encoded "
+                '(e.g. python -c "import secrets,base64;'
+                'print(base64.b64encode(secrets.token_bytes(32)).decode())")'
+            )
+
+    @property
+    def signing_secret(self) -> str:
+        """The JWT secret; only development falls back to a fixed, public one."""
+        return self.jwt_secret or DEV_JWT_SECRET
+
+    @cached_property
+    def clinic_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)
+
+    @property
+    def session_timeout(self) -> timedelta:
+        return timedelta(milliseconds=self.session_timeout_ms)
+
+    @property
+    def storage_key(self) -> bytes | None:
+        """The file-encryption key; development falls back to a public derived key, S3 without
+        a key relies on the bucket's server-side encryption alone."""
+        if self.storage_encryption_key:
+            return parse_storage_key(self.storage_encryption_key)
+        return DEV_STORAGE_KEY if self.app_env == "development" else None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def parse_storage_key(value: str) -> bytes:
+    """STORAGE_ENCRYPTION_KEY: 32 bytes as 64 hex digits or as base64 (standard or URL-safe)."""
+    text = value.strip()
+    try:
+        key = bytes.fromhex(text) if len(text) == 2 * STORAGE_KEY_BYTES else b""
+    except ValueError:
+        key = b""
+    if not key:
+        try:
+            key = base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+    if len(key) != STORAGE_KEY_BYTES:
+        raise ValueError(
+            f"STORAGE_ENCRYPTION_KEY must be {STORAGE_KEY_BYTES} bytes, base64 or hex encoded"
+        )
+    return key
+
+
+_PHI_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+PHI_KEY_BYTES = 32
+
+
+def parse_phi_keys(text: str) -> dict[str, bytes]:
+    """PHI_ENCRYPTION_KEYS, `kid1:base64key,kid2:base64key`, as keys by id in their order (the
+    first is the one new values are sealed with); ValueError names the first bad entry."""
+    keys: dict[str, bytes] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        kid, sep, encoded = item.partition(":")
+        if not sep or not _PHI_KEY_ID.match(kid):
+            raise ValueError(f"PHI key {kid!r}: use id:base64key with a short id")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"PHI key {kid!r} is not valid base64") from exc
+        if len(key) != PHI_KEY_BYTES:
+            raise ValueError(
+                f"PHI key {kid!r} must be {PHI_KEY_BYTES} bytes (AES-256), got {len(key)}"
+            )
+        if kid in keys:
+            raise ValueError(f"PHI key id {kid!r} appears twice")
+        keys[kid] = key
+    if not keys:
+        raise ValueError("PHI_ENCRYPTION_KEYS names no key")
+    return keys
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment once; overrides (tests, CLI flags) win over it."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:  # name the variables plainly, without pydantic's noise
+        problems = "; ".join(
+            f"{'.'.join(map(str, err['loc'])).upper() or 'settings'}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,1 @@
+"""Accounts (patients, doctors, nurses, admins) and their login sessions."""

@@ -1,0 +1,1 @@
+"""Appointments: booking, rescheduling, cancelling, and reading them."""

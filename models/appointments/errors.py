@@ -1,0 +1,25 @@
+"""What can go wrong with appointments, in the calendar's words."""
+
+from __future__ import annotations
+
+from kernel.errors import Conflict, NotFound, RuleViolation
+
+
+class AppointmentNotFound(NotFound):
+    default_message = "Appointment not found"
+
+
+class ProviderNotFound(NotFound):
+    default_message = "Provider not found"
+
+
+class SlotTaken(Conflict):
+    default_message = "This time slot is no longer available"
+
+
+class NotAcceptingNewPatients(RuleViolation):
+    default_message = "This provider is not accepting new patients"
+
+
+class ChangeRefused(RuleViolation):
+    """The appointment may not be moved or cancelled now; the message says why."""

@@ -1,0 +1,290 @@
+"""Queries that feed the slot rules: a provider's windows and live bookings.
+
+`load_day` is the one query behind every "is this time free?" question about one day (available
+slots, booking, rescheduling); `rules.slots.free_slots` then answers it without the database.
+Providers are named by their user id (what the API and `appointments.provider_id` use). The
+batch loaders answer for many providers in one statement each, so a search never runs a query
+per provider or per day.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from models.accounts.tables import User
+from models.appointments.rules.slots import (
+    DEFAULT_DURATION_MINUTES,
+    WEEKDAY_NAMES,
+    Booking,
+    Window,
+    booking_horizon,
+    clinic_today,
+    first_free_day,
+    providers_free_on,
+)
+from models.appointments.rules.visits import SEEN_STATUSES
+from models.appointments.tables import Appointment, ProviderAvailability
+from models.providers.tables import ProviderProfile
+
+WeeklyWindows = dict[str, list[Window]]
+# Days from today whose bookings `next_available_dates` reads first: most providers have a
+# free day within two weeks.
+FIRST_LOOK_DAYS = 14
+
+
+def as_text(column: sa.ColumnElement[Any] | QueryableAttribute[Any]) -> sa.Cast[str]:
+    """A TIME or DATE column read as ISO text, for the queries that return thousands of rows:
+    the MySQL driver's own TIME conversion costs several times what the query itself does,
+    while `time.fromisoformat`/`date.fromisoformat` (C) parse the text almost for free."""
+    return sa.cast(column, sa.String)
+
+
+def window_of(start: str, end: str) -> Window:
+    return Window(time.fromisoformat(start), time.fromisoformat(end))
+
+
+def booking_of(start: str, duration: int) -> Booking:
+    return Booking(time.fromisoformat(start), duration)
+
+
+def live_bookings() -> sa.ColumnElement[bool]:
+    """Appointments that hold their time: every status except cancelled."""
+    return Appointment.status != "cancelled"
+
+
+@dataclass(frozen=True)
+class ProviderRef:
+    """What scheduling needs of a provider's profile: its id and whether it takes new patients."""
+
+    id: str
+    accepting_new_patients: bool
+
+
+@dataclass(frozen=True)
+class ProviderDay:
+    """A provider's active availability windows and non-cancelled bookings on one day."""
+
+    profile: ProviderRef
+    windows: list[Window]
+    bookings: list[Booking]
+
+
+# The statements behind every slots request, booking and rescheduling, built once: SQLAlchemy
+# then skips constructing them and computing their cache keys on each call (about a third of
+# `load_day`'s time). Values arrive as the named bind parameters.
+_PROVIDER_WITH_WINDOWS = (
+    sa.select(
+        ProviderProfile.id,
+        ProviderProfile.accepting_new_patients,
+        ProviderAvailability.start_time,
+        ProviderAvailability.end_time,
+    )
+    .join(User, User.id == ProviderProfile.user_id)
+    .outerjoin(
+        ProviderAvailability,
+        sa.and_(
+            ProviderAvailability.provider_id == ProviderProfile.id,
+            ProviderAvailability.day_of_week == sa.bindparam("weekday"),
+            ProviderAvailability.is_active.is_(True),
+        ),
+    )
+    .where(ProviderProfile.user_id == sa.bindparam("provider"), User.is_active.is_(True))
+    .order_by(ProviderAvailability.start_time)
+)
+_PROVIDER_WITH_WINDOWS_LOCKED = _PROVIDER_WITH_WINDOWS.with_for_update()
+_BOOKINGS_OF_DAY = sa.select(Appointment.start_time, Appointment.duration).where(
+    Appointment.provider_id == sa.bindparam("provider"),
+    Appointment.date == sa.bindparam("day"),
+    live_bookings(),
+)
+_BOOKINGS_OF_DAY_BUT_ONE = _BOOKINGS_OF_DAY.where(Appointment.id != sa.bindparam("ignored"))
+
+
+def load_day(
+    session: Session,
+    provider_user_id: str,
+    day: date,
+    *,
+    for_update: bool = False,
+    ignore_appointment_id: str | None = None,
+) -> ProviderDay | None:
+    """Windows and bookings of provider `provider_user_id` (a users.id) on `day`, or None when
+    there is no such provider. `ignore_appointment_id` leaves one booking out (the one being
+    moved, whose old slot does not block its new one).
+
+    Two statements: the provider with its windows of that weekday (one row per window, one row
+    without a window when it has none), then the day's bookings. With `for_update`, the
+    provider's rows are locked until the transaction ends: every booking change of one
+    provider reads its day this way first, so they run one after another (SQLite ignores it;
+    there the write transaction already holds the database's write lock).
+    """
+    rows = session.execute(
+        _PROVIDER_WITH_WINDOWS_LOCKED if for_update else _PROVIDER_WITH_WINDOWS,
+        {"provider": provider_user_id, "weekday": WEEKDAY_NAMES[day.weekday()]},
+    ).all()
+    if not rows:
+        return None
+    profile = ProviderRef(rows[0].id, rows[0].accepting_new_patients)
+    windows = [Window(row.start_time, row.end_time) for row in rows if row.start_time is not None]
+    if ignore_appointment_id is None:
+        booked = session.execute(_BOOKINGS_OF_DAY, {"provider": provider_user_id, "day": day})
+    else:
+        booked = session.execute(
+            _BOOKINGS_OF_DAY_BUT_ONE,
+            {"provider": provider_user_id, "day": day, "ignored": ignore_appointment_id},
+        )
+    bookings = [Booking(start, minutes) for start, minutes in booked]
+    return ProviderDay(profile, windows, bookings)
+
+
+def active_windows() -> sa.Select[str, str, str, str]:
+    """(provider's user id, weekday name, start, end as text) of every active weekly window."""
+    return (
+        sa.select(
+            ProviderProfile.user_id,
+            ProviderAvailability.day_of_week,
+            as_text(ProviderAvailability.start_time),
+            as_text(ProviderAvailability.end_time),
+        )
+        .join(ProviderProfile, ProviderProfile.id == ProviderAvailability.provider_id)
+        .where(ProviderAvailability.is_active.is_(True))
+    )
+
+
+def load_weekly_windows(
+    session: Session, provider_user_ids: Collection[str]
+) -> dict[str, WeeklyWindows]:
+    """Active weekly windows of each provider, by weekday name, in one query."""
+    weekly: dict[str, WeeklyWindows] = {pid: defaultdict(list) for pid in provider_user_ids}
+    if not provider_user_ids:
+        return weekly
+    rows = session.execute(
+        active_windows().where(ProviderProfile.user_id.in_(list(provider_user_ids)))
+    )
+    for user_id, weekday, start, end in rows:
+        weekly[user_id][weekday].append(window_of(start, end))
+    return weekly
+
+
+def load_bookings(
+    session: Session, provider_user_ids: Collection[str], first: date, last: date
+) -> dict[str, dict[date, list[Booking]]]:
+    """Live bookings of each provider from `first` to `last` (inclusive), by day, in one query."""
+    found: dict[str, dict[date, list[Booking]]] = {
+        pid: defaultdict(list) for pid in provider_user_ids
+    }
+    if not provider_user_ids:
+        return found
+    rows = session.execute(
+        sa.select(
+            Appointment.provider_id,
+            as_text(Appointment.date),
+            as_text(Appointment.start_time),
+            Appointment.duration,
+        ).where(
+            Appointment.provider_id.in_(list(provider_user_ids)),
+            Appointment.date.between(first, last),
+            live_bookings(),
+        )
+    )
+    for provider_id, day, start, duration in rows:
+        found[provider_id][date.fromisoformat(day)].append(booking_of(start, duration))
+    return found
+
+
+def next_available_dates(
+    session: Session,
+    weekly_windows: Mapping[str, Mapping[str, Sequence[Window]]],
+    now: datetime,
+    zone: ZoneInfo,
+) -> dict[str, date | None]:
+    """Each provider's (the keys of `weekly_windows`) first day, today to the booking horizon,
+    with a free slot for a visit of the default length, the days walked in memory.
+
+    Most providers have a free day soon, so the bookings are read in two steps: the
+    first FIRST_LOOK_DAYS for all of them (one statement), then the rest of the horizon only
+    for those still without a free day (one more statement, when there are any)."""
+    today = clinic_today(now, zone)
+    horizon = booking_horizon(today)
+    soon = min(today + timedelta(days=FIRST_LOOK_DAYS - 1), horizon)
+    bookings = load_bookings(session, weekly_windows.keys(), today, soon)
+    found = {
+        pid: first_free_day(weekly, bookings[pid], DEFAULT_DURATION_MINUTES, now, zone, last=soon)
+        for pid, weekly in weekly_windows.items()
+    }
+    later = [pid for pid, day in found.items() if day is None and any(weekly_windows[pid].values())]
+    if later and soon < horizon:
+        after = soon + timedelta(days=1)
+        bookings = load_bookings(session, later, after, horizon)
+        for pid in later:
+            found[pid] = first_free_day(
+                weekly_windows[pid], bookings[pid], DEFAULT_DURATION_MINUTES, now, zone, first=after
+            )
+    return found
+
+
+# Up to this many providers, naming them in the query for a day's bookings costs less than
+# reading the bookings of every provider that day: each named id costs an index lookup, while the
+# whole day's bookings cost the same whatever the names (docs/performance.md, providers at scale).
+FEW_PROVIDERS = 100
+
+
+def bookings_on(
+    session: Session, day: date, providers: Collection[str]
+) -> dict[str, list[Booking]]:
+    """The live bookings of `providers` on `day`, in one statement; beyond FEW_PROVIDERS,
+    those of every provider that day."""
+    query = sa.select(
+        Appointment.provider_id, as_text(Appointment.start_time), Appointment.duration
+    ).where(Appointment.date == day, live_bookings())
+    if len(providers) <= FEW_PROVIDERS:
+        query = query.where(Appointment.provider_id.in_(list(providers)))
+    bookings: dict[str, list[Booking]] = defaultdict(list)
+    for provider_id, start, duration in session.execute(query):
+        bookings[provider_id].append(booking_of(start, duration))
+    return bookings
+
+
+def free_on(
+    session: Session,
+    open_that_day: Mapping[str, Sequence[Window]],
+    day: date,
+    now: datetime,
+    zone: ZoneInfo,
+) -> set[str]:
+    """The providers of `open_that_day` (their windows of `day`'s weekday) with a free slot for a
+    visit of the default length on `day`: one statement for the day's bookings."""
+    if not open_that_day:
+        return set()
+    bookings = bookings_on(session, day, open_that_day.keys())
+    return providers_free_on(open_that_day, bookings, day, DEFAULT_DURATION_MINUTES, now, zone)
+
+
+def has_seen(session: Session, patient_id: str, provider_id: str) -> bool:
+    return (
+        session.scalar(
+            sa.select(Appointment.id)
+            .where(
+                Appointment.patient_id == patient_id,
+                Appointment.provider_id == provider_id,
+                Appointment.status.in_(SEEN_STATUSES),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def patients_in_care_of(provider_id: str) -> sa.Select[str]:
+    """The patients a provider has a (non-cancelled) appointment with: those in their care."""
+    return sa.select(Appointment.patient_id).where(
+        Appointment.provider_id == provider_id, live_bookings()
+    )

@@ -1,0 +1,240 @@
+"""What the API does with appointments: list and read them, book, reschedule, cancel, and the
+free slots of a provider's day.
+
+Every change runs as one unit of work and first locks the provider's profile row, so two changes
+touching one provider's calendar never interleave; the unique index `uq_appointments_active_slot`
+is the last line of defence behind that lock.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, time
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kernel.clock import Clock
+from kernel.database import reads, writes
+from kernel.errors import InvalidInput
+from models.appointments.errors import (
+    AppointmentNotFound,
+    ChangeRefused,
+    NotAcceptingNewPatients,
+    ProviderNotFound,
+    SlotTaken,
+)
+from models.appointments.queries import appointments as appointment_queries
+from models.appointments.queries.appointments import AppointmentFilters, AppointmentWithProvider
+from models.appointments.queries.availability import ProviderDay, has_seen, load_day
+from models.appointments.rules.slots import (
+    booking_horizon,
+    clinic_today,
+    format_time_of_day,
+    free_slots,
+    within_booking_horizon,
+)
+from models.appointments.rules.visits import (
+    duration_for,
+    is_virtual_visit,
+    refusal_to_cancel,
+    refusal_to_reschedule,
+)
+from models.appointments.tables import Appointment
+from models.providers.queries import primary_location
+from security.identity import Identity
+from security.policy.appointments import (
+    appointment_scope,
+    require_appointment_owner,
+    require_appointment_viewer,
+)
+from security.policy.roles import require_patient
+
+SLOT_INDEX = "uq_appointments_active_slot"
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    provider_id: str
+    day: date
+    start: time
+    type: str
+    reason: str
+    notes: str | None
+    is_virtual: bool
+
+
+def _check_day(day: date, clock: Clock) -> None:
+    today = clinic_today(clock.now, clock.zone)
+    if day < today:
+        raise InvalidInput.field("date", "must be today or a future date")
+    if not within_booking_horizon(day, today):
+        last = booking_horizon(today).isoformat()
+        raise InvalidInput.field("date", f"cannot be more than 6 months ahead (last: {last})")
+
+
+def _check_slot(schedule: ProviderDay, day: date, start: time, minutes: int, clock: Clock) -> None:
+    """400 when `start` is not one of the provider's slots that day, 409 when it is taken."""
+    offered = free_slots(schedule.windows, [], day, minutes, clock.now, clock.zone)
+    if start not in offered:
+        raise InvalidInput.field(
+            "time",
+            f"{format_time_of_day(start)} is not one of the provider's available times "
+            f"on {day.isoformat()}",
+        )
+    free = free_slots(schedule.windows, schedule.bookings, day, minutes, clock.now, clock.zone)
+    if start not in free:
+        raise SlotTaken()
+
+
+def flush_slot(session: Session) -> None:
+    """Write now, turning a unique-slot violation (a race past the lock) into 409."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if SLOT_INDEX in str(exc.orig) or "UNIQUE constraint failed: appointments" in str(exc.orig):
+            raise SlotTaken() from exc
+        raise
+
+
+def meeting_url(base_url: str) -> str:
+    """An unguessable link for a video visit."""
+    return f"{base_url.rstrip('/')}/{secrets.token_urlsafe(16)}"
+
+
+@reads
+def list_appointments(
+    session: Session, identity: Identity, filters: AppointmentFilters, page: int, limit: int
+) -> tuple[list[AppointmentWithProvider], int]:
+    """One page of the appointments the caller may see, earliest first, and the total."""
+    scope = appointment_scope(identity)
+    return appointment_queries.list_appointments(session, scope, filters, page, limit)
+
+
+@reads
+def get_appointment(
+    session: Session, identity: Identity, appointment_id: str
+) -> AppointmentWithProvider:
+    row = appointment_queries.get_appointment(session, appointment_id)
+    if row is None:
+        raise AppointmentNotFound()
+    require_appointment_viewer(identity, row.appointment.patient_id, row.appointment.provider_id)
+    return row
+
+
+@reads
+def available_slots(
+    session: Session, provider_id: str, day: date, duration_minutes: int, clock: Clock
+) -> list[time]:
+    """The provider's free start times on `day`."""
+    provider_day = load_day(session, provider_id, day)
+    if provider_day is None:
+        raise ProviderNotFound()
+    return free_slots(
+        provider_day.windows, provider_day.bookings, day, duration_minutes, clock.now, clock.zone
+    )
+
+
+@writes
+def book(
+    session: Session,
+    identity: Identity,
+    request: BookingRequest,
+    clock: Clock,
+    meeting_base: str,
+) -> Appointment:
+    """Create a scheduled appointment for the calling patient on a free slot of the provider."""
+    require_patient(identity, "Only patients can book appointments")
+    patient_id = identity.user_id
+    _check_day(request.day, clock)
+    schedule = load_day(session, request.provider_id, request.day, for_update=True)
+    if schedule is None:
+        raise ProviderNotFound()
+    if not schedule.profile.accepting_new_patients and not has_seen(
+        session, patient_id, request.provider_id
+    ):
+        raise NotAcceptingNewPatients()
+    minutes = duration_for(request.type)
+    _check_slot(schedule, request.day, request.start, minutes, clock)
+    virtual = is_virtual_visit(request.type, request.is_virtual)
+    appointment = Appointment(
+        patient_id=patient_id,
+        provider_id=request.provider_id,
+        date=request.day,
+        start_time=request.start,
+        type=request.type,
+        status="scheduled",
+        reason=request.reason,
+        notes=request.notes,
+        is_virtual=virtual,
+        virtual_meeting_url=meeting_url(meeting_base) if virtual else None,
+        location=primary_location(session, schedule.profile.id),
+        duration=minutes,
+    )
+    session.add(appointment)
+    flush_slot(session)
+    return appointment
+
+
+def _appointment_for_change(
+    session: Session, identity: Identity, appointment_id: str
+) -> Appointment:
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise AppointmentNotFound()
+    require_appointment_owner(identity, appointment.patient_id)
+    return appointment
+
+
+@writes
+def reschedule(
+    session: Session,
+    identity: Identity,
+    appointment_id: str,
+    day: date,
+    start: time,
+    reason: str | None,
+    clock: Clock,
+) -> Appointment:
+    """Move the owner's appointment to another free slot of the same provider."""
+    appointment = _appointment_for_change(session, identity, appointment_id)
+    # Lock the provider first, then re-read the row, so a concurrent change to it is seen.
+    schedule = load_day(
+        session,
+        appointment.provider_id,
+        day,
+        for_update=True,
+        ignore_appointment_id=appointment.id,
+    )
+    session.refresh(appointment)
+    refusal = refusal_to_reschedule(
+        appointment.status, appointment.starts_at(clock.zone), clock.now
+    )
+    if refusal:
+        raise ChangeRefused(refusal)
+    _check_day(day, clock)
+    if schedule is None:  # the provider's profile is gone; no slot can be offered
+        raise InvalidInput.field("time", "the provider has no available times")
+    _check_slot(schedule, day, start, appointment.duration, clock)
+    appointment.date, appointment.start_time = day, start
+    appointment.reschedule_reason = reason
+    flush_slot(session)
+    return appointment
+
+
+@writes
+def cancel(
+    session: Session, identity: Identity, appointment_id: str, reason: str, clock: Clock
+) -> Appointment:
+    """Cancel the owner's appointment; its slot is free as soon as this commits."""
+    appointment = _appointment_for_change(session, identity, appointment_id)
+    session.refresh(appointment, with_for_update=True)
+    refusal = refusal_to_cancel(appointment.status, appointment.starts_at(clock.zone), clock.now)
+    if refusal:
+        raise ChangeRefused(refusal)
+    appointment.status = "cancelled"
+    appointment.cancelled_at = clock.now
+    appointment.cancellation_reason = reason
+    session.flush()
+    return appointment

@@ -1,0 +1,1 @@
+"""Consents a patient grants, and may later revoke, for uses of their data."""

@@ -1,0 +1,1 @@
+"""Providers: profiles, locations, weekly availability, the slot rules, and search."""

@@ -1,0 +1,173 @@
+"""Reading the provider directory: which providers pass search's filters, what their cards
+show, and where they practise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from models.accounts.tables import User
+from models.providers.rules import search_term
+from models.providers.tables import (
+    InsurancePlan,
+    ProviderLocation,
+    ProviderProfile,
+    provider_insurance_plans,
+)
+
+# Shortest location term also looked for inside street addresses: a two-letter state code
+# ("ME") must not match every address that merely contains those letters ("Memorial Dr").
+MIN_ADDRESS_TERM = 3
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """The search body's filters; all optional, combined with AND."""
+
+    specialty: str | None = None
+    location: str | None = None
+    day: date | None = None
+    insurance: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "location", search_term(self.location))
+        object.__setattr__(self, "insurance", search_term(self.insurance))
+
+
+# The profile columns a card shows, read as plain values: whole ORM objects, with the columns no
+# card shows, cost a search measurably more (docs/performance.md).
+CARD_PROFILE_COLUMNS = (
+    ProviderProfile.title,
+    ProviderProfile.specialty,
+    ProviderProfile.specialties,
+    ProviderProfile.npi,
+    ProviderProfile.photo_url,
+    ProviderProfile.bio,
+    ProviderProfile.languages,
+    ProviderProfile.years_of_experience,
+    ProviderProfile.education,
+    ProviderProfile.certifications,
+    ProviderProfile.accepting_new_patients,
+    ProviderProfile.rating,
+    ProviderProfile.review_count,
+    ProviderProfile.phone,
+    ProviderProfile.email,
+)
+
+
+@dataclass(frozen=True)
+class CardLocation:
+    address: str
+    city: str
+    state: str
+    zip_code: str
+
+
+@dataclass(frozen=True)
+class CardRow:
+    """A provider's name, the profile columns a card shows and its shown location."""
+
+    user_id: str
+    first_name: str
+    last_name: str
+    profile: sa.Row[*tuple[Any, ...]]  # CARD_PROFILE_COLUMNS, by their names
+    location: CardLocation | None
+
+
+def _location_matches(term: str) -> sa.ColumnElement[bool]:
+    """The location has this city, state code or ZIP code, or a street address containing the
+    term (case-insensitive; LIKE wildcards in the term are literal)."""
+    location = ProviderLocation
+    same = [
+        sa.func.lower(location.city) == term,
+        sa.func.lower(location.state) == term,
+        sa.func.lower(location.zip_code) == term,
+    ]
+    if len(term) >= MIN_ADDRESS_TERM:
+        same.append(sa.func.lower(location.address).contains(term, autoescape=True))
+    return sa.or_(*same)
+
+
+def matching(session: Session, filters: SearchFilters) -> set[str] | None:
+    """User ids of the providers passing the SQL filters (specialty, location, insurance);
+    None when none of them is given.
+
+    Joins rather than EXISTS: the database then starts from the few matching locations or
+    plans instead of testing every provider (a provider with several matching locations comes
+    back once per location; the set keeps one)."""
+    if not (filters.specialty or filters.location or filters.insurance):
+        return None
+    query = sa.select(ProviderProfile.user_id)
+    if filters.specialty:
+        query = query.where(ProviderProfile.specialty == filters.specialty)
+    if filters.location:
+        query = query.join(
+            ProviderLocation, ProviderLocation.provider_id == ProviderProfile.id
+        ).where(_location_matches(filters.location))
+    if filters.insurance:
+        plans = provider_insurance_plans
+        query = (
+            query.join(plans, plans.c.provider_id == ProviderProfile.id)
+            .join(InsurancePlan, InsurancePlan.id == plans.c.insurance_plan_id)
+            .where(InsurancePlan.name_key == filters.insurance)
+        )
+    return set(session.scalars(query))
+
+
+def _location_of(row: sa.Row[*tuple[Any, ...]]) -> CardLocation | None:
+    if row.address is None:  # no location (the column itself is NOT NULL)
+        return None
+    return CardLocation(row.address, row.city, row.state, row.zip_code)
+
+
+def card_rows(session: Session, ids: Sequence[str]) -> dict[str, CardRow]:
+    """The card rows of the providers `ids` (user ids), by id, in one statement."""
+    if not ids:
+        return {}
+    # the primary location first; otherwise the oldest
+    other = aliased(ProviderLocation)
+    shown_location = (
+        sa.select(other.id)
+        .where(other.provider_id == ProviderProfile.id)
+        .order_by(other.is_primary.desc(), other.created_at)
+        .limit(1)
+        .correlate(ProviderProfile)
+        .scalar_subquery()
+    )
+    shown = (
+        ProviderLocation.address,
+        ProviderLocation.city,
+        ProviderLocation.state,
+        ProviderLocation.zip_code,
+    )
+    rows = session.execute(
+        sa.select(User.id, User.first_name, User.last_name, *CARD_PROFILE_COLUMNS, *shown)
+        .join(ProviderProfile, ProviderProfile.user_id == User.id)
+        .outerjoin(
+            ProviderLocation,
+            sa.and_(
+                ProviderLocation.provider_id == ProviderProfile.id,
+                ProviderLocation.id == shown_location,
+            ),
+        )
+        .where(User.id.in_(ids))
+    )
+    return {
+        row.id: CardRow(row.id, row.first_name, row.last_name, row, _location_of(row))
+        for row in rows
+    }
+
+
+def primary_location(session: Session, profile_id: str) -> str | None:
+    """The provider's primary address on one line, or None when none is marked primary."""
+    location = session.scalar(
+        sa.select(ProviderLocation)
+        .where(ProviderLocation.provider_id == profile_id, ProviderLocation.is_primary.is_(True))
+        .limit(1)
+    )
+    return None if location is None else location.one_line

@@ -1,0 +1,1 @@
+"""Medical records and their attached files."""

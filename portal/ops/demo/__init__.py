@@ -1,0 +1,1 @@
+"""Demo data for development and tests: providers, accounts, appointments, records and files."""

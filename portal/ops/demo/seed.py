@@ -1,0 +1,245 @@
+"""Demo data (`portal db seed`): providers across all specialties, demo accounts, appointments and
+medical records with real attachment files. Deterministic, and idempotent: running it again adds
+nothing that is already there."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from adapters.storage import Storage, new_storage_key
+from models import (
+    Appointment,
+    MedicalRecord,
+    MedicalRecordAttachment,
+    ProviderLocation,
+    ProviderProfile,
+    User,
+)
+from models.appointments.rules.slots import WEEKDAY_NAMES
+from portal.ops.demo.data import (
+    APPOINTMENT_REASONS,
+    DEFAULT_PROVIDERS,
+    PATIENTS,
+    RECORDS,
+    SCHEDULES,
+    STAFF,
+)
+from portal.ops.demo.providers import SeedReport, hm, provider_spec, seed_providers
+from portal.ops.demo.sample_files import pdf_document, png_image
+from portal.ops.demo.scale import seed_generated_appointments
+from portal.runtime import Services
+from security.passwords import hash_password
+
+
+def _ensure_user(
+    session: Session,
+    email: str,
+    role: str,
+    first: str,
+    last: str,
+    password_hash: str,
+    report: SeedReport,
+    born: date | None = None,
+) -> tuple[User, bool]:
+    user = session.scalar(sa.select(User).where(User.email == email))
+    if user is not None:
+        return user, False
+    user = User(
+        email=email, password_hash=password_hash, role=role, first_name=first, last_name=last,
+        date_of_birth=born, phone="555-0100",
+    )  # fmt: skip
+    session.add(user)
+    session.flush()
+    report.users += 1
+    return user, True
+
+
+def _slot_times(schedule: dict[str, list[tuple[str, str]]], day: date) -> list[time]:
+    windows = schedule.get(WEEKDAY_NAMES[day.weekday()], [])
+    slots = []
+    for start, end in windows:
+        minutes, stop = (
+            hm(start).hour * 60 + hm(start).minute,
+            hm(end).hour * 60 + hm(end).minute,
+        )
+        while minutes + 30 <= stop:
+            slots.append(time(minutes // 60, minutes % 60))
+            minutes += 30
+    return slots
+
+
+def _seed_appointments(
+    session: Session, patient: User, number: int, today: date, report: SeedReport
+) -> None:
+    """Two past (completed) and three upcoming (scheduled) visits on real free slots."""
+    providers = session.execute(
+        sa.select(User.id, User.email, ProviderLocation)
+        .join(ProviderProfile, ProviderProfile.user_id == User.id)
+        .join(ProviderLocation, ProviderLocation.provider_id == ProviderProfile.id)
+        .where(ProviderLocation.is_primary.is_(True))
+        .order_by(User.email)  # doctor1@ first, so the demo doctor has patients
+        .limit(len(SCHEDULES) * 3)
+    ).all()
+    taken = {
+        (p, d, t)
+        for p, d, t in session.execute(
+            sa.select(Appointment.provider_id, Appointment.date, Appointment.start_time).where(
+                Appointment.status != "cancelled"
+            )
+        )
+    }
+    offsets = [-60 - number * 3, -20 - number, 3 + number, 10 + number * 2, 30 + number * 3]
+    for visit, offset in enumerate(offsets):
+        provider_id, email, location = providers[(number * 5 + visit) % len(providers)]
+        spec_index = _index_of(email)
+        schedule = provider_spec(spec_index).schedule
+        day = today + timedelta(days=offset)
+        for _ in range(14):
+            slots = [t for t in _slot_times(schedule, day) if (provider_id, day, t) not in taken]
+            if slots:
+                break
+            day += timedelta(days=1)
+        else:
+            continue
+        start = slots[(number + visit) % len(slots)]
+        taken.add((provider_id, day, start))
+        past = offset < 0
+        session.add(
+            Appointment(
+                patient_id=patient.id,
+                provider_id=provider_id,
+                date=day,
+                start_time=start,
+                type=["routine_checkup", "follow_up", "consultation", "lab_work", "telehealth"][
+                    visit
+                ],
+                status="completed" if past else "scheduled",
+                reason=APPOINTMENT_REASONS[(number + visit) % len(APPOINTMENT_REASONS)],
+                notes="Please bring a list of current medications." if visit == 2 else None,
+                is_virtual=visit == 4,
+                virtual_meeting_url=(
+                    f"https://meet.portal.example/visit/{hashlib.sha1(f'{patient.id}{visit}'.encode()).hexdigest()[:12]}"
+                    if visit == 4
+                    else None
+                ),
+                location=None if visit == 4 else location.one_line,
+                duration=30,
+            )
+        )
+        report.appointments += 1
+
+
+def _index_of(email: str) -> int:
+    if email == "doctor1@example.com":
+        return 0
+    return int(email.removeprefix("provider").split("@")[0]) - 1
+
+
+def _seed_records(
+    session: Session,
+    storage: Storage,
+    patient: User,
+    number: int,
+    today: date,
+    report: SeedReport,
+) -> None:
+    doctors = session.scalars(
+        sa.select(User.id).where(User.role == "doctor").order_by(User.email).limit(6)
+    ).all()
+    for index, (kind, title, description, file_kind) in enumerate(RECORDS):
+        record_date = today - timedelta(days=7 + index * 23 + number)
+        record = MedicalRecord(
+            patient_id=patient.id,
+            provider_id=doctors[(index + number) % len(doctors)],
+            type=kind,
+            title=title,
+            date=record_date,
+            description=description,
+            is_new=index < 3,
+        )
+        session.add(record)
+        session.flush()
+        slug = title.lower().replace(" ", "-")
+        if file_kind == "pdf":
+            content = pdf_document(
+                title,
+                [
+                    f"Patient: {patient.first_name} {patient.last_name}",
+                    f"Date: {record_date.isoformat()}",
+                    description,
+                ],
+            )
+            name, mime = f"{slug}-{record_date.isoformat()}.pdf", "application/pdf"
+        else:
+            content = png_image(48, 48, seed=index + number)
+            name, mime = f"{slug}-{record_date.isoformat()}.png", "image/png"
+        key = new_storage_key("records")
+        storage.save(key, [content])
+        attachment = MedicalRecordAttachment(
+            record_id=record.id,
+            file_name=name,
+            file_type=mime,
+            file_size=len(content),
+            storage_path=key,
+            sha256=hashlib.sha256(content).hexdigest(),
+        )
+        session.add(attachment)
+        report.records += 1
+        report.attachments += 1
+
+
+def seed(
+    session: Session,
+    storage: Storage,
+    *,
+    demo_password: str,
+    today: date,
+    providers: int = DEFAULT_PROVIDERS,
+    appointments: int = 0,
+) -> SeedReport:
+    """Add whatever part of the demo data is missing. The caller commits.
+
+    `appointments` > 0 also generates that many bookings of generated patients (scale tests).
+    """
+    report = SeedReport()
+    seed_providers(session, max(providers, 1), demo_password, report)
+    session.flush()
+    report.appointments += seed_generated_appointments(session, appointments, today)
+    demo_hash = hash_password(demo_password)
+    for email, role, first, last in STAFF:
+        _ensure_user(session, email, role, first, last, demo_hash, report)
+    for number, (email, first, last, born) in enumerate(PATIENTS):
+        patient, created = _ensure_user(
+            session, email, "patient", first, last, demo_hash, report, born=born
+        )
+        if created:
+            _seed_appointments(session, patient, number, today, report)
+            _seed_records(session, storage, patient, number, today, report)
+    return report
+
+
+def clinic_today(zone: ZoneInfo) -> date:
+    return datetime.now(zone).date()
+
+
+def seed_with_settings(
+    current: Services, *, providers: int = DEFAULT_PROVIDERS, appointments: int = 0
+) -> SeedReport:
+    """`seed` in one unit of work, with the app's demo password and the clinic's today."""
+    settings = current.settings
+    return current.db.run(
+        lambda session: seed(
+            session,
+            current.storage,
+            demo_password=settings.demo_password,
+            today=clinic_today(settings.clinic_zone),
+            providers=providers,
+            appointments=appointments,
+        ),
+        attempts=1,
+    )

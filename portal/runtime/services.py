@@ -1,0 +1,57 @@
+"""The services one running app is made of (settings, database, tokens, storage, the search
+directory, the audit trail), built once from the settings. The web layer makes them current for
+each request (`handlers.dependencies`); the operator commands use them directly."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from adapters.query_metrics import instrument_engine
+from adapters.storage import Storage, storage_from_settings
+from kernel.database import Database
+from kernel.settings import Settings
+from models.audit.queries import append
+from models.search.queries import DirectorySnapshot
+from security import passwords, phi
+from security.audit import AuditTrail
+from security.tokens import TokenService
+
+logger = logging.getLogger("portal")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    tokens: TokenService
+    storage: Storage
+    search_directory: DirectorySnapshot
+    audit_trail: AuditTrail
+
+
+def phi_keyring(settings: Settings) -> phi.Keyring:
+    if settings.phi_encryption_keys:
+        return phi.Keyring.parse(settings.phi_encryption_keys)
+    if settings.app_env == "development":
+        logger.warning("PHI_ENCRYPTION_KEYS is not set: using the public development PHI key")
+    return phi.Keyring.development()
+
+
+def build_services(settings: Settings) -> Services:
+    phi.use_keyring(phi_keyring(settings))
+    passwords.allow_concurrent_hashes(settings.password_hash_concurrency)
+    db = Database.from_url(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        replica_url=settings.database_replica_url,
+        instrument=instrument_engine,
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        tokens=TokenService(settings.signing_secret, settings.jwt_expiration),
+        storage=storage_from_settings(settings),
+        search_directory=DirectorySnapshot(settings.search_directory_ttl_seconds),
+        audit_trail=AuditTrail(db, append),
+    )

@@ -1,0 +1,116 @@
+"""The app factory: the spec, its handlers, the services and the error translator, wired once."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import flask
+from connexion import FlaskApp
+from connexion.context import operation
+from connexion.jsonifier import Jsonifier
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.utils import get_function_from_name
+
+from adapters.logs import install_request_id_logging
+from kernel.errors import NotFound
+from kernel.settings import Settings, load_settings
+from openapi import SPEC_PATH
+from portal.runtime import Services, build_services
+from portal.web import errors, limits, published_spec
+from portal.web.audit import AuditingResolver
+from portal.web.cors import PortalCorsMiddleware
+from portal.web.csrf import CsrfMiddleware
+from portal.web.middleware import ConcretePathsFirst, RequestContextMiddleware
+from portal.web.request_log import RequestObservationMiddleware
+from portal.web.uploads import BodyLimitMiddleware, with_streaming_uploads
+from portal.web.validation import VALIDATOR_MAP
+
+logger = logging.getLogger("portal")
+
+_CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _handler_for(name: str) -> Callable[..., Any]:
+    """`handlers.appointments.listAppointments` -> handlers.appointments.list_appointments."""
+    module, _, operation_id = name.rpartition(".")
+    handler: Callable[..., Any] = get_function_from_name(
+        f"{module}.{_CAMEL_BOUNDARY.sub('_', operation_id).lower()}"
+    )
+    return handler
+
+
+def _only_routed_requests() -> None:
+    """Flask's router and connexion's disagree on a few odd paths (a newline inside a path
+    parameter): a request connexion did not route has no operation (no validation, no
+    security), so it must not reach a handler."""
+    if flask.request.endpoint in published_spec.ENDPOINTS:
+        return
+    try:
+        operation.operation_id  # noqa: B018 - raises outside a routed request
+    except RuntimeError:
+        raise NotFound("No such endpoint") from None
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FlaskApp:
+    settings = settings or load_settings()
+    services = services or build_services(settings)
+    if settings.app_env == "development" and not settings.jwt_secret:
+        logger.warning("JWT_SECRET is not set: using the public development secret")
+
+    install_request_id_logging()
+    # connexion's default jsonifier indents by 2: bigger bodies and slower dumps, for no reader.
+    compact_json = Jsonifier(flask.json, separators=(",", ":"))
+    app = FlaskApp(__name__, specification_dir=SPEC_PATH.parent, jsonifier=compact_json)
+    app.add_api(
+        SPEC_PATH.name,
+        resolver=AuditingResolver(services.audit_trail, function_resolver=_handler_for),
+        # Operations whose handler does not exist yet answer 501 in the standard format.
+        resolver_error=501,
+        strict_validation=True,
+        validate_responses=settings.validate_responses,
+        pythonic_params=True,
+        validator_map=with_streaming_uploads(VALIDATOR_MAP),
+        # The spec itself is served by portal.published_spec (as written, $refs kept).
+        swagger_ui_options=SwaggerUIOptions(
+            serve_spec=False, spec_path=published_spec.SPEC_JSON_PATH, swagger_ui_path="/api/ui"
+        ),
+    )
+    published_spec.install(app.app)
+    spec_paths = published_spec.committed()["paths"]
+    errors.register(app, spec_paths)
+    app.add_middleware(
+        ConcretePathsFirst, position=MiddlewarePosition.BEFORE_ROUTING, spec_paths=spec_paths
+    )
+    app.app.before_request(_only_routed_requests)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        position=MiddlewarePosition.BEFORE_VALIDATION,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(
+        RequestContextMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        services=services,
+        trusted_proxies=settings.trusted_proxies,
+    )
+    # Inside the request context (so preflights and refusals get its headers too), outside
+    # the error handlers (so error responses get CORS headers and browsers can read them).
+    app.add_middleware(
+        PortalCorsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, settings=settings
+    )
+    # After the security scheme (it needs the verified claims), before body validation.
+    app.add_middleware(
+        CsrfMiddleware,
+        position=MiddlewarePosition.BEFORE_VALIDATION,
+        tokens=services.tokens,
+        write_audit=services.audit_trail.write_now,
+    )
+    # Added after RequestContextMiddleware, so it runs inside it and sees the request id.
+    app.add_middleware(RequestObservationMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    limits.install(app, settings)
+    app.app.extensions["portal"] = services
+    return app

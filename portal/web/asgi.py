@@ -1,0 +1,21 @@
+"""ASGI entry point for servers: `uvicorn portal.web.asgi:app` (settings from the environment).
+
+Each worker process imports this module once: logging is configured here, per process, and
+the process's audit sealer is started (stopped, with a last seal, when the process exits).
+"""
+
+import atexit
+
+from adapters.logs import configure_logging
+from kernel.settings import load_settings
+from models.audit.use_cases import seal_now
+from portal.runtime import build_services
+from portal.runtime.background import Sealer
+from portal.web.app import create_app
+
+settings = load_settings()
+configure_logging(settings.log_level, json_format=settings.log_format == "json")
+services = build_services(settings)
+app = create_app(settings, services)
+sealer = Sealer(lambda: seal_now(services.db), settings.audit_seal_interval_seconds).start()
+atexit.register(sealer.stop)

@@ -1,0 +1,221 @@
+"""Rate limits with flask-limiter, declared once and keyed by the spec's operationId.
+
+- general: RATE_LIMIT_MAX_REQUESTS per RATE_LIMIT_WINDOW_MS for each user (each address when
+  anonymous), shared by every operation;
+- login: RATE_LIMIT_AUTH_MAX per RATE_LIMIT_AUTH_WINDOW_MS per address and, separately, per email;
+- bookings: RATE_LIMIT_BOOKING_MAX per RATE_LIMIT_BOOKING_WINDOW_MS per patient on
+  createAppointment.
+
+Counters live in memory (one process) or at RATE_LIMIT_STORAGE_URL (redis://..., shared by every
+worker and host; `OneTripRedisStorage` below makes that one Redis round trip per limit). Every
+limited response carries X-RateLimit-Limit/Remaining/Reset; only a 429 carries Retry-After.
+/health, the published spec and Swagger UI are never limited (the last two are answered by
+connexion before Flask, so they never reach the limiter).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import flask
+from connexion import FlaskApp
+from connexion import context as connexion_context
+from flask_limiter import ApplicationLimit, Limiter
+from limits.storage import RedisStorage
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from kernel.settings import Settings
+from models.accounts.rules import normalize_email
+from portal.web.middleware import operation_id_of
+from portal.web.published_spec import SPEC_JSON_PATH, SPEC_YAML_PATH
+
+LOGIN_OPERATION = "login"
+BOOKING_OPERATION = "createAppointment"
+# The health check and the published spec (Swagger UI never reaches Flask).
+EXEMPT_PATHS = frozenset({"/health", SPEC_JSON_PATH, SPEC_YAML_PATH})
+
+
+def _per(count: int, window_ms: int) -> str:
+    return f"{count} per {max(1, window_ms // 1000)} second"
+
+
+def current_operation_id() -> str | None:
+    """The spec's operationId of the request being served (set by connexion's router)."""
+    try:
+        return operation_id_of(connexion_context.scope)
+    except RuntimeError:  # outside a connexion request
+        return None
+
+
+def _token_info() -> dict[str, Any] | None:
+    try:
+        token_info: dict[str, Any] | None = connexion_context.context.get("token_info")
+    except RuntimeError:
+        return None
+    return token_info
+
+
+def client_ip() -> str:
+    """The caller's address; X-Forwarded-For only counts behind TRUSTED_PROXIES (ProxyFix)."""
+    return flask.request.remote_addr or "unknown"
+
+
+def user_or_ip() -> str:
+    """Authenticated callers are limited per user, anonymous ones per address."""
+    token_info = _token_info()
+    if token_info and token_info.get("userId"):
+        return f"user:{token_info['userId']}"
+    return f"ip:{client_ip()}"
+
+
+def login_email() -> str:
+    body = flask.request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    if isinstance(email, str) and email.strip():
+        return f"email:{normalize_email(email)}"
+    return f"ip:{client_ip()}"
+
+
+def _only_for(operation_id: str) -> Callable[[], bool]:
+    """An `exempt_when` that exempts every operation but `operation_id`."""
+    return lambda: current_operation_id() != operation_id
+
+
+def _is_exempt_path() -> bool:
+    return flask.request.path in EXEMPT_PATHS
+
+
+def _closest_limit_headers(limiter: Limiter) -> Callable[[flask.Response], flask.Response]:
+    """After flask-limiter's own headers: a response that was not refused describes the limit
+    closest to exhaustion (flask-limiter picks the first of equal windows), and carries no
+    Retry-After (flask-limiter writes one on every limited response)."""
+
+    def adjust(response: flask.Response) -> flask.Response:
+        if response.status_code == 429 or "X-RateLimit-Limit" not in response.headers:
+            return response
+        response.headers.pop("Retry-After", None)
+        applied = limiter.current_limits
+        if applied:
+            closest = min(applied, key=lambda limit: limit.remaining)
+            response.headers["X-RateLimit-Limit"] = str(closest.limit.amount)
+            response.headers["X-RateLimit-Remaining"] = str(closest.remaining)
+            response.headers["X-RateLimit-Reset"] = str(int(closest.reset_at))
+        return response
+
+    return adjust
+
+
+class OneTripRedisStorage(RedisStorage):
+    """limits' Redis storage with one round trip per limit and request instead of three.
+
+    The fixed window increments a counter (one Lua call); flask-limiter then reads the counter
+    and its TTL back for the X-RateLimit headers (two more calls, each a blocking round trip
+    of the request's thread). Here the increment returns the TTL with the count and the request
+    remembers both (in `flask.g`), so the headers are answered from what the increment saw:
+    the counter right after this request's own hit. Reads of keys this request did not
+    increment still go to Redis. Selected by `storage_uri_for` for redis:// and rediss:// URLs.
+    """
+
+    STORAGE_SCHEME = ["portal+redis", "portal+rediss"]
+    SCRIPT_INCR_EXPIRE_TTL = """
+        local amount = tonumber(ARGV[2])
+        local current = redis.call("incrby", KEYS[1], amount)
+        if tonumber(current) == amount then
+            redis.call("expire", KEYS[1], ARGV[1])
+        end
+        return {current, redis.call("ttl", KEYS[1])}
+    """
+
+    def __init__(self, uri: str, **options: Any) -> None:
+        super().__init__(uri.removeprefix("portal+"), **options)
+
+    def initialize_storage(self, uri: str) -> None:
+        super().initialize_storage(uri)
+        self.lua_incr_expire_ttl = self.get_connection().register_script(
+            self.SCRIPT_INCR_EXPIRE_TTL.encode()
+        )
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        count, ttl = self.lua_incr_expire_ttl([self.prefixed_key(key)], [expiry, amount])
+        _seen_this_request()[key] = (int(count), time.time() + max(int(ttl), 0))
+        return int(count)
+
+    def get(self, key: str) -> int:
+        seen = _seen_this_request().get(key)
+        return seen[0] if seen else super().get(key)
+
+    def get_expiry(self, key: str) -> float:
+        seen = _seen_this_request().get(key)
+        return seen[1] if seen else super().get_expiry(key)
+
+
+def _seen_this_request() -> dict[str, tuple[int, float]]:
+    """Counter -> (count, expiry) as this request's increments left them; outside a request
+    an empty dict that nobody keeps."""
+    if not flask.has_app_context():
+        return {}
+    seen: dict[str, tuple[int, float]] = flask.g.setdefault("rate_limit_counters", {})
+    return seen
+
+
+def storage_uri_for(url: str) -> str:
+    """RATE_LIMIT_STORAGE_URL as flask-limiter's storage URI: Redis through
+    `OneTripRedisStorage`, anything else (memory://) as it is."""
+    scheme = url.partition("://")[0]
+    return f"portal+{url}" if scheme in ("redis", "rediss") else url
+
+
+def rate_limits(settings: Settings) -> list[str | Callable[[], str] | ApplicationLimit]:
+    """The three limits (general, login, bookings); each has its own scope, so their counters
+    never mix."""
+    auth = _per(settings.rate_limit_auth_max, settings.rate_limit_auth_window_ms)
+    return [
+        ApplicationLimit(
+            _per(settings.rate_limit_max_requests, settings.rate_limit_window_ms),
+            key_function=user_or_ip,
+            scope="general",
+        ),
+        ApplicationLimit(
+            auth, key_function=client_ip, scope="login-ip", exempt_when=_only_for(LOGIN_OPERATION)
+        ),
+        ApplicationLimit(
+            auth,
+            key_function=login_email,
+            scope="login-email",
+            exempt_when=_only_for(LOGIN_OPERATION),
+        ),
+        ApplicationLimit(
+            _per(settings.rate_limit_booking_max, settings.rate_limit_booking_window_ms),
+            key_function=user_or_ip,
+            scope="booking",
+            exempt_when=_only_for(BOOKING_OPERATION),
+        ),
+    ]
+
+
+def install(app: FlaskApp, settings: Settings) -> Limiter:
+    if settings.trusted_proxies:
+        # Only behind known proxies may X-Forwarded-For name the client.
+        app.add_wsgi_middleware(ProxyFix, x_for=settings.trusted_proxies, x_proto=1)
+    flask_app = app.app
+    limiter = Limiter(
+        key_func=user_or_ip,
+        app=flask_app,
+        application_limits=rate_limits(settings),
+        headers_enabled=True,
+        retry_after="delta-seconds",
+        storage_uri=storage_uri_for(settings.rate_limit_storage_url),
+        # If Redis goes away, keep serving with per-process counters (flask-limiter logs a
+        # warning and returns to Redis when it answers again) rather than failing every request.
+        in_memory_fallback_enabled=True,
+        strategy="fixed-window",
+        enabled=settings.rate_limit_enabled,
+        key_prefix=settings.rate_limit_key_prefix,
+    )
+    limiter.request_filter(_is_exempt_path)
+    # Flask runs after-request hooks last-registered-first: put this one first in the list so it
+    # runs after flask-limiter's header injection.
+    flask_app.after_request_funcs.setdefault(None, []).insert(0, _closest_limit_headers(limiter))
+    return limiter

@@ -1,0 +1,197 @@
+"""Connexion validators that report every failing field, not just the first.
+
+The spec stays the only place where rules are written; these classes only change how
+jsonschema's findings are reported: one `FieldError` per offending field, named as the client
+sent it (`reason`, `provider.id`, `startDate`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, cast
+
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import BadRequestProblem
+from connexion.json_schema import Draft4RequestValidator
+from connexion.lifecycle import ConnexionRequest
+from connexion.utils import is_null, is_nullable
+from connexion.validators import (
+    FormDataValidator,
+    JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
+    MultiPartFormDataValidator,
+    ParameterValidator,
+)
+from jsonschema import Draft4Validator, FormatChecker, ValidationError
+
+from kernel.errors import FieldError
+
+# Draft 4's checker knows neither `date` nor `uuid`; the spec relies on both.
+FORMAT_CHECKER = FormatChecker()
+
+_compiled: dict[tuple[type, int], tuple[Any, Draft4Validator]] = {}
+
+
+def compiled(validator_class: type[Draft4Validator], schema: Any) -> Draft4Validator:
+    """One validator per schema of the spec, built on first use and kept: building one costs
+    more than most validations, and connexion would build one per request."""
+    key = (validator_class, id(schema))
+    found = _compiled.get(key)
+    if found is None or found[0] is not schema:  # keeping `schema` keeps its id unique
+        found = _compiled[key] = (schema, validator_class(schema, format_checker=FORMAT_CHECKER))
+    return found[1]
+
+
+class RequestValidationProblem(BadRequestProblem):
+    """A 400 carrying one entry per failing field."""
+
+    def __init__(self, details: list[FieldError]) -> None:
+        super().__init__(detail="Validation failed")
+        self.details = details
+
+
+def _humanize(error: ValidationError) -> str:
+    """A sentence a person can act on, from a jsonschema error."""
+    value: Any = error.validator_value  # the schema keyword's value: a number, a list, a pattern
+    kind = error.validator
+    if kind == "minLength":
+        return f"must be at least {value} characters"
+    if kind == "maxLength":
+        return f"must be at most {value} characters"
+    if kind == "minimum":
+        return f"must be at least {value}"
+    if kind == "maximum":
+        return f"must be at most {value}"
+    if kind == "enum":
+        return "must be one of: " + ", ".join(map(str, value))
+    if kind == "type":
+        return f"must be of type {value}"
+    if kind == "format":
+        return {
+            "date": "must be a date in YYYY-MM-DD format",
+            "date-time": "must be an ISO 8601 date-time",
+            "uuid": "must be a UUID",
+            "email": "must be a valid email address",
+        }.get(value, f"must be a valid {value}")
+    if kind == "pattern":
+        if "AM|PM" in value:
+            return "must be a time in hh:mm AM/PM format, e.g. 10:00 AM"
+        if "\\x00" in value:
+            return "must not contain control characters"
+        return f"must match the pattern {value}"
+    return error.message
+
+
+def _join(path: Iterable[Any]) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def field_errors(errors: Iterable[ValidationError], prefix: str = "") -> list[FieldError]:
+    """Flatten jsonschema errors into field errors, in a stable order, one per field."""
+    found: dict[str, FieldError] = {}
+    for error in sorted(errors, key=lambda e: (list(map(str, e.absolute_path)), e.validator)):
+        if error.validator == "allOf" and error.context:
+            # `allOf` wraps the real finding (e.g. a FreeText pattern); report that instead.
+            for sub in field_errors(error.context):
+                name = _join(filter(None, [prefix, _join(error.absolute_path), sub.field]))
+                found.setdefault(name, FieldError(name, sub.message))
+            continue
+        base = _join(error.absolute_path)
+        if error.validator == "required":
+            required = cast(list[str], error.validator_value)
+            given = cast(dict[str, Any], error.instance or {})
+            missing = [p for p in required if p not in given]
+            for name in missing:
+                full = _join(filter(None, [prefix, base, name]))
+                found.setdefault(full, FieldError(full, "is required"))
+            continue
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(cast(dict[str, Any], error.schema).get("properties", {}))
+            for name in sorted(set(error.instance) - allowed):
+                full = _join(filter(None, [prefix, base, name]))
+                found.setdefault(full, FieldError(full, "is not an allowed field"))
+            continue
+        full = _join(filter(None, [prefix, base])) or "body"
+        found.setdefault(full, FieldError(full, _humanize(error)))
+    return list(found.values())
+
+
+class CollectingJSONBodyValidator(JSONRequestBodyValidator):
+    @property
+    def _validator(self) -> Draft4Validator:
+        return compiled(Draft4RequestValidator, self._schema)
+
+    async def _parse(self, stream: Any, scope: Any) -> Any:
+        body = b"".join([message async for message in stream])
+        if not body:
+            return None
+        try:
+            return json.loads(body.decode(self._encoding))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RequestValidationProblem(
+                [FieldError("body", f"must be valid JSON ({exc})")]
+            ) from None
+
+    def _validate(self, body: Any) -> None:
+        if body is None and not self._nullable:
+            raise RequestValidationProblem([FieldError("body", "is required")])
+        details = field_errors(self._validator.iter_errors(body))
+        if details:
+            raise RequestValidationProblem(details)
+
+
+class CollectingParameterValidator(ParameterValidator):
+    """Validates query, path and header parameters and reports all failures at once."""
+
+    def _check(self, location: str, param: dict[str, Any], value: Any) -> FieldError | None:
+        name = param["name"]
+        if value is None:
+            return FieldError(name, "is required") if param.get("required") else None
+        if is_nullable(param) and is_null(value):
+            return None
+        schema = param.get("schema", param)
+        errors = list(compiled(Draft4Validator, schema).iter_errors(value))
+        if not errors:
+            return None
+        return FieldError(name, _humanize(errors[0]))
+
+    def validate_request(self, request: ConnexionRequest) -> None:
+        unknown: list[FieldError] = []
+        if self.strict_validation:
+            extra = self.validate_query_parameter_list(
+                request, security_params=self.security_query_params
+            )
+            # Each unknown parameter is a detail under its own name, like any other field.
+            unknown = [FieldError(name, "is not a known query parameter") for name in sorted(extra)]
+        sources = {
+            "query": request.query_params,
+            "path": {k.replace("_", "-"): v for k, v in request.path_params.items()}
+            | request.path_params,
+            "header": request.headers,
+            "cookie": request.cookies,
+        }
+        details = [
+            problem
+            for location, params in self.parameters.items()
+            for param in params
+            if (problem := self._check(location, param, sources[location].get(param["name"])))
+        ]
+        details = unknown + details
+        if details:
+            raise RequestValidationProblem(details)
+
+
+VALIDATOR_MAP = {
+    "parameter": CollectingParameterValidator,
+    "body": MediaTypeDict(
+        {
+            "*/*json": CollectingJSONBodyValidator,
+            "application/x-www-form-urlencoded": FormDataValidator,
+            "multipart/form-data": MultiPartFormDataValidator,
+        }
+    ),
+    # No text/plain response validator: connexion's reads the whole body into memory (and
+    # parses it as JSON), which would break streamed plain-text attachment downloads.
+    "response": MediaTypeDict({"*/*json": JSONResponseBodyValidator}),
+}

@@ -1,0 +1,250 @@
+"""The hash chain: intact after real traffic, any tampering found (and named) by
+`portal audit verify`, sealed in the order entries commit, and linear under concurrent writers
+and sealers."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from kernel.clock import utcnow
+from models.audit.queries import append
+from models.audit.tables import AuditLog
+from models.audit.use_cases import seal_now, verify
+from portal.ops import cli
+from portal.runtime import Services
+from portal.runtime.background import Sealer
+from security.audit import AuditRecord
+from tests.conftest import TEST_SECRET, TEST_STORAGE_KEY, Backend
+from tests.support.audit import audit_entries
+
+
+def _traffic(client, auth) -> None:
+    client.post("/api/auth/login", json={"email": "patient1@example.com", "password": "nope-nope"})
+    client.get("/api/auth/me", headers=auth("patient1@example.com"))
+    client.post("/api/consents", json={"type": "telehealth"}, headers=auth("patient1@example.com"))
+    client.get("/api/consents", headers=auth("patient1@example.com"))
+    client.get("/api/admin/audit-logs", headers=auth("admin@example.com"))
+
+
+def _verify(services: Services):
+    with services.db.new_session() as session:
+        return verify(session)
+
+
+def _cli_verify(backend: Backend, monkeypatch, capsys) -> tuple[int, str]:
+    monkeypatch.setenv("DATABASE_URL", backend.url)
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("STORAGE_ENCRYPTION_KEY", TEST_STORAGE_KEY)
+    monkeypatch.setenv("JWT_SECRET", TEST_SECRET)
+    monkeypatch.setenv("STORAGE_PATH", str(backend.storage_path))
+    code = cli.main(["audit", "verify"])
+    return code, capsys.readouterr().out
+
+
+def test_the_chain_of_real_traffic_verifies(client, auth, services, backend, monkeypatch, capsys):
+    _traffic(client, auth)
+    entries = audit_entries(services)
+    assert len(entries) == 5
+    assert entries[0].prev_hash is None
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
+    assert _verify(services).intact
+    code, out = _cli_verify(backend, monkeypatch, capsys)
+    assert code == 0
+    assert "audit chain intact: 5 entries" in out
+
+
+def _tamper(services: Services, statement: sa.Executable) -> None:
+    with services.db.engine.begin() as connection:
+        connection.execute(statement)
+
+
+def test_an_altered_entry_is_reported(client, auth, services, backend, monkeypatch, capsys):
+    _traffic(client, auth)
+    third = audit_entries(services)[2]
+    _tamper(
+        services,
+        sa.update(AuditLog).where(AuditLog.id == third.id).values(status="denied"),
+    )
+    report = _verify(services)
+    assert (report.broken_at, report.entries) == (third.id, 2)
+    assert "content" in (report.problem or "")
+    code, out = _cli_verify(backend, monkeypatch, capsys)
+    assert code == 1
+    assert f"BROKEN at entry {third.id}" in out
+
+
+def test_a_removed_entry_is_reported_at_the_next_one(client, auth, services):
+    _traffic(client, auth)
+    entries = audit_entries(services)
+    _tamper(services, sa.delete(AuditLog).where(AuditLog.id == entries[1].id))
+    report = _verify(services)
+    assert report.broken_at == entries[2].id
+    assert "previous" in (report.problem or "")
+
+
+def test_a_rehashed_forgery_still_breaks_the_next_link(client, auth, services):
+    """Recomputing the altered entry's own hash does not help: the next entry names the old one."""
+    from models.audit.rules import entry_hash
+
+    _traffic(client, auth)
+    entries = audit_entries(services)
+    forged = entries[1]
+    forged.user_id = "someone-else"
+    _tamper(
+        services,
+        sa.update(AuditLog)
+        .where(AuditLog.id == forged.id)
+        .values(user_id=forged.user_id, hash=entry_hash(forged, forged.prev_hash)),
+    )
+    assert _verify(services).broken_at == entries[2].id
+
+
+def test_removing_the_newest_entries_is_reported(client, auth, services):
+    _traffic(client, auth)
+    entries = audit_entries(services)
+    _tamper(services, sa.delete(AuditLog).where(AuditLog.id >= entries[3].id))
+    report = _verify(services)
+    assert not report.intact
+    assert report.broken_at == entries[-1].id
+    assert report.entries == 3
+
+
+def test_concurrent_writers_and_sealers_build_one_linear_chain(services: Services):
+    writers, per_writer, sealers = 8, 15, 2
+    errors: list[BaseException] = []
+    start = threading.Barrier(writers + sealers)
+    writing = threading.Event()
+    writing.set()
+
+    def write(number: int) -> None:
+        try:
+            start.wait()
+            for index in range(per_writer):
+                record = AuditRecord(
+                    action="READ_APPOINTMENT",
+                    resource="appointments",
+                    status="success",
+                    resource_id=f"{number}-{index}",
+                )
+                services.db.run(lambda session, r=record: append(session, r))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    def keep_sealing() -> None:
+        try:
+            start.wait()
+            while writing.is_set():
+                seal_now(services.db)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    helpers = [threading.Thread(target=keep_sealing) for _ in range(sealers)]
+    for thread in threads + helpers:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writing.clear()
+    for thread in helpers:
+        thread.join()
+    assert errors == []
+    entries = audit_entries(services)
+    assert len(entries) == writers * per_writer
+    assert sorted(e.seq for e in entries) == list(range(1, writers * per_writer + 1))
+    assert len({e.prev_hash for e in entries}) == len(entries)  # no two sealed onto one head
+    report = _verify(services)
+    assert report.intact, report
+    assert (report.entries, report.unsealed) == (writers * per_writer, 0)
+
+
+def _entry(services: Services, entry_id: int, resource_id: str) -> None:
+    """An entry with a chosen id: what a request's entry looks like when its transaction
+    commits after later-numbered entries were already sealed."""
+    with services.db.engine.begin() as connection:
+        connection.execute(
+            sa.insert(AuditLog).values(
+                id=entry_id, timestamp=utcnow(), action="READ_APPOINTMENT",
+                resource="appointments", resource_id=resource_id, status="success",
+            )
+        )  # fmt: skip
+
+
+def test_an_entry_committed_late_is_sealed_after_the_chain_and_verifies(services: Services):
+    _entry(services, 1000, "first committed")
+    assert seal_now(services.db) == 1
+    _entry(services, 500, "committed later, numbered lower")
+    with services.db.new_session() as session:
+        assert verify(session).unsealed == 1
+    assert seal_now(services.db) == 1
+    assert seal_now(services.db) == 0  # nothing left: sealing again changes nothing
+    by_seq = sorted(audit_entries(services), key=lambda e: e.seq or 0)
+    assert [e.id for e in by_seq] == [1000, 500]
+    assert by_seq[1].prev_hash == by_seq[0].hash
+    report = _verify(services)
+    assert report.intact and (report.entries, report.unsealed) == (2, 0)
+
+
+def test_swapping_two_entries_places_is_reported(client, auth, services):
+    _traffic(client, auth)
+    first, second = audit_entries(services)[1:3]
+    _tamper(services, sa.update(AuditLog).where(AuditLog.id == first.id).values(seq=-1))
+    _tamper(services, sa.update(AuditLog).where(AuditLog.id == second.id).values(seq=first.seq))
+    _tamper(services, sa.update(AuditLog).where(AuditLog.id == first.id).values(seq=second.seq))
+    assert not _verify(services).intact
+
+
+def test_the_sealer_seals_on_its_interval_and_once_more_when_stopped():
+    calls: list[float] = []
+    ticked = threading.Event()
+
+    def seal() -> int:
+        calls.append(time.monotonic())
+        ticked.set()
+        return 0
+
+    sealer = Sealer(seal, interval=0.01).start()
+    assert ticked.wait(5)
+    sealer.stop()
+    after_stop = len(calls)
+    time.sleep(0.05)
+    assert len(calls) == after_stop >= 2  # the ticks, then the last seal of `stop`, then none
+
+
+def test_a_failing_seal_is_logged_and_retried_at_the_next_tick(caplog):
+    attempts: list[int] = []
+
+    def seal() -> int:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("database away")
+        return 0
+
+    sealer = Sealer(seal, interval=0.01).start()
+    deadline = time.monotonic() + 5
+    while len(attempts) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sealer.stop()
+    assert len(attempts) >= 2
+    assert "sealing the audit chain failed" in caplog.text
+
+
+def test_the_application_cannot_change_or_delete_entries(client, auth, services):
+    from models.audit.errors import AppendOnlyViolation
+
+    _traffic(client, auth)
+    for change in ("update", "delete"):
+        with services.db.new_session() as session:
+            entry = session.scalars(sa.select(AuditLog)).first()
+            if change == "update":
+                entry.status = "success"
+                entry.details = {"forged": True}
+            else:
+                session.delete(entry)
+            with pytest.raises(AppendOnlyViolation):
+                session.flush()
+    assert _verify(services).intact

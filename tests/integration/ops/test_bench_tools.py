@@ -1,0 +1,55 @@
+"""The benchmark tools still run (nothing else exercises them between measurements)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import mysql_server_or_skip, temporary_mysql_database
+from tests.support.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_make_profile_runs_both_endpoints_in_production_settings() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "--requests", "3", "--no-profile"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "GET /health:" in done.stdout
+    assert "GET /api/auth/me:" in done.stdout
+
+
+@pytest.mark.mariadb
+def test_make_bench_providers_drives_every_case_through_a_real_server(tmp_path: Path) -> None:
+    """`make bench-providers` at toy scale: seeds, serves, measures every case, writes JSON."""
+    server = mysql_server_or_skip()
+    results = tmp_path / "providers.json"
+    with temporary_mysql_database("portal_bench_smoke") as url:
+        done = subprocess.run(
+            [
+                sys.executable, "-m", "bench.providers", "--providers", "30",
+                "--appointments", "300", "--requests", "3",
+                "--server", server, "--keep", sa.engine.make_url(url).database,
+                "--port", str(free_port()), "--limiter-storage", "memory://",
+                "--results", str(results),
+            ],
+            cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads(results.read_text())
+    assert report["database"]["providers"] == 30
+    assert report["database"]["appointments"] >= 300
+    searches = {name: row for name, row in report["cases"].items() if name.startswith("search:")}
+    assert len(searches) == 8
+    for name, row in searches.items():
+        assert 0 < row["p50_ms"] <= row["p95_ms"] <= row["max_ms"], name
+        assert 0 < row["statements_per_request"] <= 7, name
+    assert searches["search: no filter"]["matches"] == 30
+    assert report["cases"]["available-slots"]["statements_per_request"] > 0
