@@ -1,0 +1,133 @@
+"""The appointment use cases on a database session, without HTTP: each test builds the rows it
+needs with the factories."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import pytest
+
+from kernel.clock import Clock
+from kernel.errors import InvalidInput, NotAllowed
+from models.appointments import use_cases
+from models.appointments.errors import NotAcceptingNewPatients, SlotTaken
+from models.appointments.queries.appointments import AppointmentFilters
+from models.appointments.use_cases import BookingRequest
+from portal.runtime import Services
+from security.identity import Identity
+from tests.support.appointments import NEXT_WEDNESDAY, NOON, NY
+from tests.support.factories import a_doctor, a_patient, an_appointment
+
+CLOCK = Clock(now=NOON, zone=NY)
+WEDNESDAY_NINE_TO_TEN = {"wednesday": [(time(9), time(10))]}
+
+
+def identity_of(user) -> Identity:  # type: ignore[no-untyped-def]
+    return Identity(user_id=user.id, email=user.email, role=user.role)
+
+
+def request(doctor_id: str, start: time, day: date = NEXT_WEDNESDAY) -> BookingRequest:
+    return BookingRequest(
+        provider_id=doctor_id,
+        day=day,
+        start=start,
+        type="routine_checkup",
+        reason="A reason long enough",
+        notes=None,
+        is_virtual=False,
+    )
+
+
+@pytest.fixture
+def people(services: Services):  # type: ignore[no-untyped-def]
+    with services.db.new_session() as session:
+        doctor = a_doctor(session, hours=WEDNESDAY_NINE_TO_TEN, address="9 Elm St")
+        first, second = a_patient(session), a_patient(session)
+        session.commit()
+        return doctor, first, second
+
+
+def test_a_slot_goes_to_one_patient_and_the_next_slot_stays_free(services: Services, people):
+    doctor, first, second = people
+    booked = use_cases.book(
+        services.db, identity_of(first), request(doctor.id, time(9)), CLOCK, "https://meet"
+    )
+    assert (booked.patient_id, booked.status) == (first.id, "scheduled")
+    assert booked.location == "9 Elm St, Boston, MA 02114"
+    with pytest.raises(SlotTaken):
+        use_cases.book(
+            services.db, identity_of(second), request(doctor.id, time(9)), CLOCK, "https://meet"
+        )
+    assert use_cases.available_slots(services.db, doctor.id, NEXT_WEDNESDAY, 30, CLOCK) == [
+        time(9, 30)
+    ]
+    with pytest.raises(InvalidInput) as outside:
+        use_cases.book(
+            services.db, identity_of(second), request(doctor.id, time(10)), CLOCK, "https://meet"
+        )
+    assert outside.value.details[0].field == "time"
+
+
+def test_a_cancelled_slot_can_be_booked_again(services: Services, people):
+    doctor, first, second = people
+    booked = use_cases.book(
+        services.db, identity_of(first), request(doctor.id, time(9)), CLOCK, "https://meet"
+    )
+    use_cases.cancel(services.db, identity_of(first), booked.id, "Plans changed, sorry", CLOCK)
+    again = use_cases.book(
+        services.db, identity_of(second), request(doctor.id, time(9)), CLOCK, "https://meet"
+    )
+    assert again.patient_id == second.id
+
+
+def test_only_established_patients_book_a_doctor_who_takes_no_new_ones(services: Services):
+    with services.db.new_session() as session:
+        doctor = a_doctor(session, hours=WEDNESDAY_NINE_TO_TEN, accepting_new_patients=False)
+        newcomer, known = a_patient(session), a_patient(session)
+        an_appointment(session, known, doctor, date(2026, 10, 7), time(9), status="completed")
+        session.commit()
+    with pytest.raises(NotAcceptingNewPatients):
+        use_cases.book(
+            services.db, identity_of(newcomer), request(doctor.id, time(9)), CLOCK, "https://m"
+        )
+    booked = use_cases.book(
+        services.db, identity_of(known), request(doctor.id, time(9)), CLOCK, "https://m"
+    )
+    assert booked.patient_id == known.id
+
+
+def test_staff_cannot_book_and_lists_are_scoped_to_the_caller(services: Services, people):
+    doctor, first, second = people
+    with services.db.new_session() as session:
+        other_doctor = a_doctor(session, hours=WEDNESDAY_NINE_TO_TEN)
+        an_appointment(session, first, doctor, NEXT_WEDNESDAY, time(9))
+        an_appointment(session, second, other_doctor, NEXT_WEDNESDAY, time(9))
+        session.commit()
+    with pytest.raises(NotAllowed):
+        use_cases.book(
+            services.db, identity_of(doctor), request(doctor.id, time(9, 30)), CLOCK, "https://m"
+        )
+    mine, total = use_cases.list_appointments(
+        services.db, identity_of(doctor), AppointmentFilters(), 1, 20
+    )
+    assert total == 1 and mine[0].appointment.patient_id == first.id
+    theirs, total = use_cases.list_appointments(
+        services.db, identity_of(second), AppointmentFilters(), 1, 20
+    )
+    assert total == 1 and theirs[0].appointment.provider_id == other_doctor.id
+
+
+def test_the_clock_decides_what_is_past(services: Services, people):
+    doctor, first, _ = people
+    late_on_wednesday = Clock(now=datetime(2026, 12, 2, 9, 45, tzinfo=NY), zone=NY)
+    assert use_cases.available_slots(
+        services.db, doctor.id, NEXT_WEDNESDAY, 30, late_on_wednesday
+    ) == []
+    with pytest.raises(InvalidInput):
+        use_cases.book(
+            services.db,
+            identity_of(first),
+            request(doctor.id, time(9), day=date(2026, 11, 18)),
+            CLOCK,
+            "https://m",
+        )
