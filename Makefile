@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # Providers API at scale: the real server on MariaDB (2,000 providers, 50,000 appointments) and
-# Redis for its limiter; see README "Benchmark at scale".
+# Redis for its limiter; see docs/performance.md.
 bench-providers: install
 	$(BIN)/python -m bench.providers $(BENCH_ARGS)
 
@@ -62,8 +62,9 @@ contract: lint-spec
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis .schemathesis contract-tests/node_modules
 
-# Performance (README "Performance and production serving"). Need MariaDB on 127.0.0.1:3306
-# (or LOAD_MYSQL_URL); each run creates and drops its own database.
+# Performance (docs/performance.md). load, load-short and bench need MariaDB on 127.0.0.1:3306
+# (or LOAD_MYSQL_URL) and Redis; each run creates and drops its own database.
+# profile runs in process on SQLite.
 $(BIN)/.installed-load: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,load]'
 	touch $@
