@@ -1,5 +1,5 @@
 # Production image: slim Python, non-root, the `portal` command as entry point.
-# Build: docker build -t patient-portal-api .   Run: see docker-compose.yml and README.
+# Build: docker build -t patient-portal-api .   Run: see docker-compose.yml and docs/operations.md.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -65,8 +65,9 @@ contract: lint-spec
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis .schemathesis contract-tests/node_modules
 
-# Performance (docs/performance.md). Need MariaDB on 127.0.0.1:3306
-# (or LOAD_MYSQL_URL); each run creates and drops its own database.
+# Performance (docs/performance.md). load, load-short and bench need MariaDB on 127.0.0.1:3306
+# (or LOAD_MYSQL_URL) and Redis; each run creates and drops its own database.
+# profile runs in process on SQLite.
 $(BIN)/.installed-load: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,load]'
 	touch $@
