@@ -1,4 +1,5 @@
-"""`make load`: simulated patients against the real topology (2 workers, MariaDB), then integrity checks.
+"""`make load`: simulated patients against the real topology (2 workers, MariaDB), then
+integrity checks.
 
     python -m bench.load [--users 100] [--duration 60] [--workers 2]
 

@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 # this folder's modules, and the repository's (tests.support.child_server starts the server)
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from server import REPORTS, ROOT, RunningServer, running_server
+from server import REPORTS, ROOT, RunningServer, running_server  # noqa: E402 (after sys.path)
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 ROLES = {"patient": "patient1@example.com", "doctor": "doctor1@example.com"}

@@ -120,9 +120,10 @@ def test_staff_cannot_book_and_lists_are_scoped_to_the_caller(services: Services
 def test_the_clock_decides_what_is_past(services: Services, people):
     doctor, first, _ = people
     late_on_wednesday = Clock(now=datetime(2026, 12, 2, 9, 45, tzinfo=NY), zone=NY)
-    assert use_cases.available_slots(
-        services.db, doctor.id, NEXT_WEDNESDAY, 30, late_on_wednesday
-    ) == []
+    assert (
+        use_cases.available_slots(services.db, doctor.id, NEXT_WEDNESDAY, 30, late_on_wednesday)
+        == []
+    )
     with pytest.raises(InvalidInput):
         use_cases.book(
             services.db,
