@@ -1,1 +1,3 @@
-"""Authentication, authorization and the other security concerns, one small module each."""
+"""Who the caller is and what they may do, and how secrets are kept: identity, tokens, passwords,
+session rules, the access policy, the CSRF, CORS and header rules the web layer applies, PHI
+encryption and the audit trail writer."""
