@@ -12,10 +12,14 @@ COPY openapi ./openapi
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
+# STORAGE_PATH is absolute: its default (var/storage) would resolve under WORKDIR, outside the
+# one directory the portal user may write (STORAGE_TYPE=local only; compose uses S3).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     APP_ENV=production \
+    HOST=0.0.0.0 \
     PORT=3000 \
+    STORAGE_PATH=/var/lib/portal/storage \
     PROMETHEUS_MULTIPROC_DIR=/tmp/portal-metrics
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
@@ -24,7 +28,8 @@ RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
 USER portal
 WORKDIR /var/lib/portal
 EXPOSE 3000
+# Shell form, so that it asks the port the server was given.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:3000/health', timeout=2).status != 200)"
+    CMD python -c "import os,sys,urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:' + os.environ['PORT'] + '/health', timeout=2).status != 200)"
 # WORKERS: processes per container (about one per core); replicas scale across hosts.
-CMD ["sh", "-c", "exec portal serve --host 0.0.0.0 --port \"$PORT\" --workers \"${WORKERS:-2}\""]
+CMD ["sh", "-c", "exec portal serve --host \"$HOST\" --port \"$PORT\" --workers \"${WORKERS:-2}\""]

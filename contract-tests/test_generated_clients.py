@@ -1,6 +1,8 @@
 """The published OpenAPI spec generates working clients: a Python client (openapi-python-client)
-and TypeScript types (openapi-typescript) generate from openapi/portal.yaml without a warning, and
-the generated Python client drives a real flow against the running server.
+and TypeScript types (openapi-typescript) generate from openapi/portal.yaml without a warning,
+both type-check strictly together with code that uses them as a front end would (`tsc --strict`,
+`mypy --strict`, in contract-tests/clients/), and the generated Python client drives a real flow
+against the running server.
 
 Run by `make contract` (contract-tests/run.py sets PORTAL_CONTRACT_URL). Until an endpoint issue
 lands, a step whose operation answers 501 NOT_IMPLEMENTED is skipped, with that reason shown;
@@ -9,9 +11,11 @@ any other unexpected status fails.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -26,7 +30,18 @@ import pytest
 HERE = Path(__file__).resolve().parent
 SPEC = HERE.parent / "openapi" / "portal.yaml"
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
+MYPY = Path(sys.executable).with_name("mypy")
+# Our copy of the generator's endpoint template, changed only in its blocks marked OURS.
+TEMPLATES = HERE / "openapi-python-client-templates"
+USAGE = HERE / "clients"
 NODE_BIN = HERE / "node_modules" / ".bin"
+# Without it openapi-typescript makes every property with a `default` required, request bodies'
+# too (`{ body: {} }` would not compile for search); response schemas list in `required` every
+# property the server always sends, so they lose nothing by it.
+TYPESCRIPT_FLAGS = ["--default-non-nullable", "false"]
+# A front end's compiler settings (Vite's): ES modules resolved as a bundler does, DOM types.
+TSC_FLAGS = ["--strict", "--noEmit", "--target", "es2022", "--module", "esnext"]
+TSC_FLAGS += ["--moduleResolution", "bundler", "--lib", "es2022,dom"]
 PASSWORD = "portal-demo-2025"
 CLINIC_ZONE = ZoneInfo("America/New_York")  # the server's default CLINIC_TIMEZONE
 # Generator output that means the spec is not clean enough for a front end.
@@ -49,6 +64,8 @@ def client_package(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
             str(SPEC),
             "--config",
             str(HERE / "openapi-python-client.yaml"),
+            "--custom-template-path",
+            str(TEMPLATES),
             "--output-path",
             str(out / "portal_client"),
             "--meta",
@@ -71,16 +88,59 @@ def test_python_client_generates_without_warnings(client_package: ModuleType) ->
     assert {"login", "search_providers", "create_appointment", "download_attachment"} <= modules
 
 
+def test_python_client_type_checks_strictly_with_precise_types(client_package: ModuleType) -> None:
+    """mypy --strict over the generated package and a front end's use of it; the use pins each
+    call's result type (contract-tests/clients/python_usage.py)."""
+    out = Path(client_package.__file__).parent.parent
+    shutil.copy(USAGE / "python_usage.py", out / "python_usage.py")
+    cache = ["--cache-dir", str(out / ".mypy_cache")]
+    checked = _run([str(MYPY), "--strict", *cache, "portal_client", "python_usage.py"], cwd=out)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_python_client_template_changes_only_its_marked_blocks() -> None:
+    """Our endpoint template is the installed generator's own plus the blocks marked OURS; an
+    upgrade that changes the upstream template fails here until the copy is taken again."""
+    import openapi_python_client
+
+    name = "endpoint_module.py.jinja"
+    upstream = (Path(openapi_python_client.__file__).parent / "templates" / name).read_text()
+    ours = (TEMPLATES / name).read_text()
+    upstream_lines, our_lines = upstream.splitlines(), ours.splitlines()
+    inside_ours = set()
+    start = None
+    for number, line in enumerate(our_lines):
+        if line.strip().startswith("{# OURS"):
+            start = number
+        elif line.strip() == "{# /OURS #}" and start is not None:
+            inside_ours |= set(range(start, number + 1))
+            start = None
+    replaced = {"{% set return_string = endpoint.response_type() %}"}
+    matcher = difflib.SequenceMatcher(a=upstream_lines, b=our_lines, autojunk=False)
+    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        assert set(range(b0, b1)) <= inside_ours, (tag, our_lines[b0:b1])
+        assert set(upstream_lines[a0:a1]) <= replaced, (tag, upstream_lines[a0:a1])
+
+
 def test_typescript_types_generate_without_warnings_and_compile(tmp_path: Path) -> None:
+    """The generated types, and a front end's use of them through openapi-fetch
+    (contract-tests/clients/frontend.ts), compile under `tsc --strict`."""
     types = tmp_path / "portal.d.ts"
-    done = _run([str(NODE_BIN / "openapi-typescript"), str(SPEC), "-o", str(types)], cwd=HERE)
+    done = _run(
+        [str(NODE_BIN / "openapi-typescript"), str(SPEC), "-o", str(types), *TYPESCRIPT_FLAGS],
+        cwd=HERE,
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert not [line for line in output.splitlines() if COMPLAINT.search(line)], output
     text = types.read_text()
     for operation_id in ("login", "createAppointment", "listMedicalRecords"):
         assert f"    {operation_id}: {{" in text, operation_id
-    compiled = _run([str(NODE_BIN / "tsc"), "--noEmit", "--strict", str(types)], cwd=HERE)
+    shutil.copy(USAGE / "frontend.ts", tmp_path / "frontend.ts")
+    (tmp_path / "node_modules").symlink_to(HERE / "node_modules")  # openapi-fetch, as installed
+    compiled = _run([str(NODE_BIN / "tsc"), *TSC_FLAGS, "portal.d.ts", "frontend.ts"], cwd=tmp_path)
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
 
 

@@ -13,7 +13,7 @@ from openapi import SPEC_PATH
 HTTP_METHODS = {"get", "post", "put", "delete", "patch", "head", "options"}
 WRITE_METHODS = {"post", "put", "delete", "patch"}
 NO_BODY_STATUSES = {"204", "304"}
-ERROR_SCHEMA = "#/components/schemas/Error"
+ERROR_SCHEMA = "#/components/schemas/ErrorResponse"
 # (operationId, status) whose non-2xx body is not the standard error, on purpose.
 NOT_ERROR_BODIES = {("getHealth", "503")}  # the load balancer's health report, degraded
 PUBLIC_OPERATIONS = {"getHealth", "login", "refresh"}
@@ -53,7 +53,7 @@ def _response_problems(
     if status[0] in "45" and (op_id, status) not in NOT_ERROR_BODIES:
         json_schema = (content.get("application/json") or {}).get("schema", {})
         if json_schema.get("$ref") != ERROR_SCHEMA:
-            problems.append(f"{where} {status}: error body must be the Error schema")
+            problems.append(f"{where} {status}: error body must be the ErrorResponse schema")
         if not isinstance(raw, dict) or "$ref" not in raw:
             problems.append(f"{where} {status}: use a shared components/responses entry")
     return problems
@@ -159,7 +159,7 @@ def test_an_incomplete_new_operation_is_caught() -> None:
         "path parameter id not required",
         "200: no body schema",
         "404: no body schema",
-        "401: error body must be the Error schema",
+        "401: error body must be the ErrorResponse schema",
         "401: use a shared components/responses entry",
     ):
         assert any(expected in p for p in problems), (expected, problems)
