@@ -15,21 +15,26 @@ connexion before Flask, so they never reach the limiter).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import flask
+import redis
 from connexion import FlaskApp
 from connexion import context as connexion_context
 from flask_limiter import ApplicationLimit, Limiter
 from limits.storage import RedisStorage
+from redis.exceptions import RedisError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kernel.settings import Settings
 from models.accounts.rules import normalize_email
 from portal.web.middleware import operation_id_of
 from portal.web.published_spec import SPEC_JSON_PATH, SPEC_YAML_PATH
+
+logger = logging.getLogger("portal.limits")
 
 LOGIN_OPERATION = "login"
 BOOKING_OPERATION = "createAppointment"
@@ -133,9 +138,14 @@ class OneTripRedisStorage(RedisStorage):
 
     def initialize_storage(self, uri: str) -> None:
         super().initialize_storage(uri)
-        self.lua_incr_expire_ttl = self.get_connection().register_script(
-            self.SCRIPT_INCR_EXPIRE_TTL.encode()
-        )
+        connection = self.get_connection()
+        self.lua_incr_expire_ttl = connection.register_script(self.SCRIPT_INCR_EXPIRE_TTL.encode())
+        # Loaded now, so no request pays a refused EVALSHA and a SCRIPT LOAD on a Redis that has
+        # never run it (a new server, or one restarted since: the script cache is not kept).
+        try:
+            cast(redis.Redis, connection).script_load(self.SCRIPT_INCR_EXPIRE_TTL)
+        except RedisError as exc:  # not answering yet: the first increment loads it
+            logger.warning("rate limits: could not preload the Redis script: %s", exc)
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         count, ttl = self.lua_incr_expire_ttl([self.prefixed_key(key)], [expiry, amount])

@@ -15,6 +15,7 @@ from portal.ops import migrate
 from portal.web.app import create_app
 from portal.web.limits import OneTripRedisStorage, storage_uri_for
 from tests.conftest import make_settings
+from tests.support.redis_server import private_redis
 from tests.support.servers import running_server, server_env
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -128,6 +129,27 @@ def test_each_limit_costs_one_round_trip_and_the_headers_stay_exact(
         keys = list(storage.scan_iter(f"*{prefix}*"))
         if keys:
             storage.delete(*keys)
+
+
+def test_the_first_request_on_a_fresh_redis_costs_one_trip_per_limit_too(
+    redis_commands, backend, services
+):
+    """A Redis that has never run the limiter's script (a new machine, a restarted server):
+    the storage loads it when the app starts, so no request pays a refused EVALSHA."""
+    with private_redis() as fresh:
+        settings = make_settings(
+            backend.url,
+            backend.storage_path,
+            rate_limit_enabled=True,
+            rate_limit_storage_url=fresh,
+        )
+        client = create_app(settings, services).test_client()
+        del redis_commands[:]
+        answer = client.post(
+            "/api/auth/login", json={"email": "fresh@example.com", "password": "wrong-one"}
+        )
+        assert answer.status_code == 401
+        assert [command[0] for command in redis_commands] == ["EVALSHA"] * 3, redis_commands
 
 
 def test_reads_outside_the_counting_request_ask_redis(redis_url):
