@@ -23,6 +23,8 @@ from portal.runtime import Services
 from portal.seed import seed
 from portal.settings import Settings, load_settings
 from security.tokens import TokenService
+from tests.support import mariadb as private_mariadb
+from tests.support.mariadb import ReplicationPair
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 TEST_STORAGE_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -224,3 +226,27 @@ class AuthHeaders:
             "Authorization": f"Bearer {token}",
             "X-CSRF-Token": self.tokens.csrf_token(session_id),
         }
+
+
+def private_mariadb_or_skip() -> None:
+    """Skips the test (fails it under REQUIRE_MARIADB=1) where private MariaDB servers
+    (tests/support/mariadb.py) cannot run."""
+    if reason := private_mariadb.unavailable_reason():
+        if mariadb_required():
+            pytest.fail(f"REQUIRE_MARIADB=1 but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def replication_pair_for_session() -> Iterator[ReplicationPair]:
+    """A private MariaDB primary and replica (tests/support/mariadb.py), started on first use."""
+    private_mariadb_or_skip()
+    with private_mariadb.replication_pair() as pair:
+        yield pair
+
+
+@pytest.fixture
+def replication_pair(replication_pair_for_session: ReplicationPair) -> Iterator[ReplicationPair]:
+    """The session's pair, put back to a running, caught-up replica after the test."""
+    yield replication_pair_for_session
+    replication_pair_for_session.heal()

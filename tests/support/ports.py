@@ -32,3 +32,13 @@ def free_port(host: str = "127.0.0.1", ports: range | None = None) -> int:
     process may still lose it to a parallel run, so such servers retry on a bind error."""
     with socket.socket() as probe:
         return bind_in_range(probe, host, ports)
+
+
+def free_ports(count: int, host: str = "127.0.0.1", ports: range | None = None) -> list[int]:
+    """`count` distinct free ports, for servers started together (see free_port)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        return [bind_in_range(probe, host, ports) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
