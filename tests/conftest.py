@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import sqlalchemy as sa
 from connexion import FlaskApp
 
@@ -23,6 +24,8 @@ from portal.ops.demo.seed import seed
 from portal.runtime import Services, build_services
 from portal.web.app import create_app
 from security.tokens import TokenService
+from tests.support import mariadb as private_mariadb
+from tests.support.mariadb import ReplicationPair
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 TEST_STORAGE_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -42,6 +45,22 @@ def mysql_server_url() -> str | None:
         return url
     except sa.exc.OperationalError:
         return None
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_url_or_skip() -> str:
+    """The test Redis (TEST_REDIS_URL); skips the test (fails it under REQUIRE_REDIS=1) when none
+    answers."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        message = f"Redis not reachable at {REDIS_URL} (set TEST_REDIS_URL)"
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(f"REQUIRE_REDIS=1 but {message}")
+        pytest.skip(message)
+    return REDIS_URL
 
 
 def mariadb_required() -> bool:
@@ -224,3 +243,27 @@ class AuthHeaders:
             "Authorization": f"Bearer {token}",
             "X-CSRF-Token": self.tokens.csrf_token(session_id),
         }
+
+
+def private_mariadb_or_skip() -> None:
+    """Skips the test (fails it under REQUIRE_MARIADB=1) where private MariaDB servers
+    (tests/support/mariadb.py) cannot run."""
+    if reason := private_mariadb.unavailable_reason():
+        if mariadb_required():
+            pytest.fail(f"REQUIRE_MARIADB=1 but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def replication_pair_for_session() -> Iterator[ReplicationPair]:
+    """A private MariaDB primary and replica (tests/support/mariadb.py), started on first use."""
+    private_mariadb_or_skip()
+    with private_mariadb.replication_pair() as pair:
+        yield pair
+
+
+@pytest.fixture
+def replication_pair(replication_pair_for_session: ReplicationPair) -> Iterator[ReplicationPair]:
+    """The session's pair, put back to a running, caught-up replica after the test."""
+    yield replication_pair_for_session
+    replication_pair_for_session.heal()

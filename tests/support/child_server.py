@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,19 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import ports as ports_module
+
 STOP_TIMEOUT_SECONDS = 30
 
 
 def free_port(ports: range) -> int:
     """The first port of `ports` nothing listens on at 127.0.0.1."""
-    for port in ports:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
+    return ports_module.free_port(ports=ports)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,7 @@ from contextlib import contextmanager
 import pytest
 import redis
 
-from tests.support.child_server import free_port
-
-PORTS = range(3300, 3350)
+from tests.support.ports import free_port
 
 
 @contextmanager
@@ -24,7 +22,7 @@ def private_redis() -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed")
-    port = free_port(PORTS)
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="portal-redis-") as workdir:
         process = subprocess.Popen(
             [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly",

@@ -1,7 +1,7 @@
 """Real server processes for tests that need real sockets (browsers, several workers).
 
-Ports come from PORTAL_TEST_PORTS (default 3400-3499), so parallel runs on one machine can be
-given disjoint ranges.
+Ports come from PORTAL_TEST_PORTS (default 3400-3499, `tests.support.ports`), so parallel runs
+on one machine can be given disjoint ranges.
 """
 
 from __future__ import annotations
@@ -11,18 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tests.conftest import DEMO_PASSWORD, TEST_SECRET, TEST_STORAGE_KEY
-from tests.support import child_server
+from tests.support import child_server, ports
 
 STARTUP_TIMEOUT_SECONDS = 60  # generous: CI machines can be busy
 
 
-def port_range() -> range:
-    low, _, high = os.environ.get("PORTAL_TEST_PORTS", "3400-3499").partition("-")
-    return range(int(low), int(high) + 1)
-
-
 def free_port() -> int:
-    return child_server.free_port(port_range())
+    """A free port of the test range (PORTAL_TEST_PORTS)."""
+    return ports.free_port()
 
 
 def server_env(database_url: str, **overrides: str) -> dict[str, str]:

@@ -3,7 +3,6 @@ each limit costs a request one Redis round trip (portal.web.limits.OneTripRedisS
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
@@ -14,23 +13,14 @@ import redis
 from portal.ops import migrate
 from portal.web.app import create_app
 from portal.web.limits import OneTripRedisStorage, storage_uri_for
-from tests.conftest import make_settings
+from tests.conftest import make_settings, redis_url_or_skip
 from tests.support.redis_server import private_redis
 from tests.support.servers import running_server, server_env
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
 def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError:
-        message = f"Redis not reachable at {REDIS_URL} (set TEST_REDIS_URL)"
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail(f"REQUIRE_REDIS=1 but {message}")
-        pytest.skip(message)
-    return REDIS_URL
+    return redis_url_or_skip()
 
 
 def wrong_login(base_url: str, email: str) -> httpx.Response:
