@@ -22,10 +22,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
 import sqlalchemy as sa
 
-from tests.conftest import temporary_mysql_database
+from tests.conftest import redis_url_or_skip, temporary_mysql_database
 from tests.support.compose_file import (
     Image,
     depends_on,
@@ -41,7 +40,6 @@ from tests.support.servers import free_port
 
 pytestmark = pytest.mark.mariadb
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ONE_SHOT_TIMEOUT_SECONDS = 180
 HEALTHY_TIMEOUT_SECONDS = 120  # the image's own start period is 20 s; CI machines are busy
 STOP_TIMEOUT_SECONDS = 30
@@ -78,15 +76,9 @@ class StandIns:
 
 @pytest.fixture
 def stand_ins(s3_server: S3Server) -> Iterator[StandIns]:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError:
-        message = f"Redis not reachable at {REDIS_URL} (set TEST_REDIS_URL)"
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail(f"REQUIRE_REDIS=1 but {message}")
-        pytest.skip(message)
+    redis_url = redis_url_or_skip()
     with temporary_mysql_database("portal_compose") as database_url:
-        yield StandIns(database_url, urlsplit(REDIS_URL).netloc, s3_server)
+        yield StandIns(database_url, urlsplit(redis_url).netloc, s3_server)
 
 
 def container_environment(
