@@ -16,6 +16,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -64,6 +65,25 @@ QUERY_DURATION = Histogram(
     buckets=QUERY_BUCKETS,
 )
 
+NOTIFICATIONS = Counter(
+    "portal_notifications",
+    "Outbox delivery attempts by outcome: sent, failed (to be retried), dead, skipped.",
+    ["outcome"],
+)
+# Set by every process that delivers the outbox; they all read the same table, so the highest
+# of their values is the truth (multiprocess mode "max").
+NOTIFICATIONS_WAITING = Gauge(
+    "portal_notifications_waiting",
+    "Messages in the outbox by status (pending ones include those not due yet).",
+    ["status"],
+    multiprocess_mode="max",
+)
+NOTIFICATIONS_OLDEST_PENDING = Gauge(
+    "portal_notifications_oldest_pending_seconds",
+    "Age of the oldest message due and not sent yet (0 when none waits).",
+    multiprocess_mode="max",
+)
+
 BookingOutcome = Literal["success", "conflict", "rejected"]
 BOOKING_OUTCOME_NAMES: frozenset[str] = frozenset({"success", "conflict", "rejected"})
 UNROUTED = "unrouted"  # requests that matched no operation (404s, /api/ui assets)
@@ -81,6 +101,25 @@ def record_booking_outcome(outcome: BookingOutcome) -> None:
     if outcome not in BOOKING_OUTCOME_NAMES:
         raise ValueError(f"unknown booking outcome {outcome!r}")
     BOOKING_OUTCOMES.labels(outcome).inc()
+
+
+def record_deliveries(sent: int, failed: int, dead: int, skipped: int) -> None:
+    """Called by the outbox worker after each batch."""
+    for outcome, count in (
+        ("sent", sent),
+        ("failed", failed),
+        ("dead", dead),
+        ("skipped", skipped),
+    ):
+        if count:
+            NOTIFICATIONS.labels(outcome).inc(count)
+
+
+def record_outbox(by_status: dict[str, int], oldest_pending_seconds: float) -> None:
+    """Called by the outbox worker: what waits in the outbox now."""
+    for status in ("pending", "sent", "skipped", "superseded", "dead"):
+        NOTIFICATIONS_WAITING.labels(status).set(by_status.get(status, 0))
+    NOTIFICATIONS_OLDEST_PENDING.set(oldest_pending_seconds)
 
 
 def record_search_results(count: int) -> None:

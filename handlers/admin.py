@@ -1,4 +1,5 @@
-"""Administration: reading the audit trail (admins only; the read is itself audited)."""
+"""Administration: reading the audit trail and the notification outbox (admins only; each read
+is itself audited)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Any
 
 from handlers import dependencies
 from handlers.wire import audit as wire
+from handlers.wire import notifications as notifications_wire
 from handlers.wire.formats import page_headers, pagination
 from models.audit import use_cases
 from models.audit.queries import AuditFilters
+from models.notifications import use_cases as notifications
 from security.identity import Identity
 
 
@@ -40,4 +43,17 @@ def list_audit_logs(
         limit,
     )
     body = {"data": [wire.entry(e) for e in entries], "pagination": pagination(page, limit, total)}
+    return body, 200, page_headers(page, limit, total)
+
+
+def list_notifications(
+    token_info: dict[str, Any], status: str | None = None, page: int = 1, limit: int = 20
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    messages, total = notifications.list_messages(
+        dependencies.current().db, Identity.from_token_info(token_info), status, page, limit
+    )
+    body = {
+        "data": [notifications_wire.message(m) for m in messages],
+        "pagination": pagination(page, limit, total),
+    }
     return body, 200, page_headers(page, limit, total)

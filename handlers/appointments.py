@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import flask
+
 from adapters import metrics
 from handlers import dependencies
 from handlers.wire import appointments as wire
@@ -74,6 +76,7 @@ def create_appointment(
             request,
             _clock(),
             current.settings.virtual_meeting_base_url,
+            current.outbox,
         )
     except DomainError as refused:  # counted, then answered by the error translator as usual
         metrics.record_booking_outcome("conflict" if isinstance(refused, Conflict) else "rejected")
@@ -86,14 +89,16 @@ def create_appointment(
 def reschedule_appointment(
     id_: str, body: dict[str, Any], token_info: dict[str, Any]
 ) -> tuple[dict[str, Any], int]:
+    current = dependencies.current()
     appointment = use_cases.reschedule(
-        dependencies.current().db,
+        current.db,
         Identity.from_token_info(token_info),
         id_,
         date.fromisoformat(body["date"]),
         parse_time_of_day(body["time"]),
         body.get("reason"),
         _clock(),
+        current.outbox,
     )
     return wire.booked(appointment), 200
 
@@ -101,11 +106,26 @@ def reschedule_appointment(
 def cancel_appointment(
     id_: str, body: dict[str, Any], token_info: dict[str, Any]
 ) -> tuple[dict[str, Any], int]:
+    current = dependencies.current()
     appointment = use_cases.cancel(
-        dependencies.current().db,
+        current.db,
         Identity.from_token_info(token_info),
         id_,
         body["reason"],
         _clock(),
+        current.outbox,
     )
     return wire.cancelled(appointment), 200
+
+
+def get_appointment_calendar(id_: str, token_info: dict[str, Any]) -> flask.Response:
+    current = dependencies.current()
+    invitation = use_cases.calendar(
+        current.db, Identity.from_token_info(token_info), id_, _clock(), current.outbox
+    )
+    return flask.Response(
+        invitation,
+        status=200,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="appointment.ics"'},
+    )

@@ -13,6 +13,7 @@ from typing import Protocol
 from adapters.storage import Storage
 from kernel.database import Database
 from kernel.settings import Settings
+from models.notifications.use_cases import OutboxPolicy
 from models.search.queries import DirectorySnapshot
 from security.audit import AuditTrail
 from security.tokens import TokenService
@@ -31,6 +32,8 @@ class Dependencies(Protocol):
     def search_directory(self) -> DirectorySnapshot: ...
     @property
     def audit_trail(self) -> AuditTrail: ...
+    @property
+    def outbox(self) -> OutboxPolicy: ...
 
 
 _current: ContextVar[Dependencies] = ContextVar("portal_dependencies")

@@ -21,7 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "development-only-secret-do-not-use-in-production"
 MIN_JWT_SECRET_LENGTH = 32
@@ -47,6 +47,17 @@ def parse_duration(value: object) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def parse_durations(value: object) -> tuple[timedelta, ...]:
+    """'72h,24h' (or a sequence of durations) into durations, longest first; '' is none."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError(f"not a list of durations: {value!r}")
+    durations = {parse_duration(item) for item in items if str(item).strip()}
+    if any(duration <= timedelta(0) for duration in durations):
+        raise ValueError("durations must be positive")
+    return tuple(sorted(durations, reverse=True))
 
 
 class SettingsError(ValueError):
@@ -116,6 +127,31 @@ class Settings(BaseSettings):
     virtual_meeting_base_url: str = "https://meet.portal.example/visit"
     demo_password: str = "portal-demo-2025"
 
+    # Notifications (models/notifications): delivered from the outbox by `portal worker`, or by
+    # each `portal serve` process itself when NOTIFICATION_WORKER=inline.
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(10, gt=0, le=120)
+    mail_from: str = "Patient Portal <no-reply@portal.example>"
+    # Without SMTP_HOST, development writes each message as an .eml file here instead.
+    mail_directory: str = "var/mail"
+    notification_worker: Literal["inline", "off"] | None = None
+    # Lead times of the reminders before an appointment's start, e.g. "72h,24h" ("" for none).
+    notification_reminders: Annotated[
+        tuple[timedelta, ...], NoDecode, BeforeValidator(lambda value: parse_durations(value))
+    ] = (timedelta(hours=72), timedelta(hours=24))
+    notification_max_attempts: int = Field(8, ge=1, le=100)
+    notification_retry_seconds: float = Field(30, gt=0)
+    notification_retry_max_seconds: float = Field(3600, gt=0)
+    notification_poll_seconds: float = Field(5, gt=0, le=3600)
+    # A message claimed by a worker that died before marking it is sent again after this long.
+    notification_lease_seconds: float = Field(300, gt=0)
+    # Where the portal's pages are, for the links in messages ("reschedule or cancel here").
+    portal_url: str = "http://localhost:5173"
+
     @field_validator("database_url", "database_replica_url")
     @classmethod
     def _use_pymysql(cls, url: str | None) -> str | None:
@@ -149,6 +185,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_configuration(self) -> Settings:
+        if self.notification_worker is None:
+            # A developer's `make run` sends its mail without a second command.
+            self.notification_worker = "inline" if self.app_env == "development" else "off"
         if self.validate_responses is None:
             # Checking every response against the spec catches drift in development and
             # tests; production skips the cost.

@@ -67,6 +67,10 @@ class Appointment(Base):
         EncryptedText("appointments.reschedule_reason")
     )
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The SEQUENCE of the appointment's calendar invitation: one more at every change.
+    calendar_sequence: Mapped[int] = mapped_column(
+        sa.Integer, nullable=False, default=0, server_default="0"
+    )
     active_slot: Mapped[int | None] = mapped_column(
         sa.Integer,
         sa.Computed("CASE WHEN status = 'cancelled' THEN NULL ELSE 1 END", persisted=True),

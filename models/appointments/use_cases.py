@@ -27,7 +27,13 @@ from models.appointments.errors import (
 )
 from models.appointments.queries import appointments as appointment_queries
 from models.appointments.queries.appointments import AppointmentFilters, AppointmentWithProvider
-from models.appointments.queries.availability import ProviderDay, has_seen, load_day
+from models.appointments.queries.availability import (
+    ProviderDay,
+    has_seen,
+    load_day,
+    name_of_provider,
+    provider_name,
+)
 from models.appointments.rules.slots import (
     booking_horizon,
     clinic_today,
@@ -42,6 +48,9 @@ from models.appointments.rules.visits import (
     refusal_to_reschedule,
 )
 from models.appointments.tables import Appointment
+from models.notifications import use_cases as notifications
+from models.notifications.rules import Visit, invitation
+from models.notifications.use_cases import OutboxPolicy
 from models.providers.queries import primary_location
 from security.identity import Identity
 from security.policy.appointments import (
@@ -136,6 +145,22 @@ def available_slots(
     )
 
 
+def _visit(appointment: Appointment, provider: str, clock: Clock) -> Visit:
+    """The appointment as its patient's messages describe it."""
+    return Visit(
+        appointment_id=appointment.id,
+        day=appointment.date,
+        start=appointment.start_time,
+        minutes=appointment.duration,
+        zone=clock.zone.key,
+        provider=provider,
+        location=appointment.location,
+        meeting_url=appointment.virtual_meeting_url,
+        status=appointment.status,
+        sequence=appointment.calendar_sequence,
+    )
+
+
 @writes
 def book(
     session: Session,
@@ -143,6 +168,7 @@ def book(
     request: BookingRequest,
     clock: Clock,
     meeting_base: str,
+    outbox: OutboxPolicy,
 ) -> Appointment:
     """Create a scheduled appointment for the calling patient on a free slot of the provider."""
     require_patient(identity, "Only patients can book appointments")
@@ -171,9 +197,13 @@ def book(
         virtual_meeting_url=meeting_url(meeting_base) if virtual else None,
         location=primary_location(session, schedule.profile.id),
         duration=minutes,
+        calendar_sequence=0,
     )
     session.add(appointment)
     flush_slot(session)
+    notifications.on_booked(
+        session, _visit(appointment, schedule.profile.name, clock), patient_id, clock.now, outbox
+    )
     return appointment
 
 
@@ -196,6 +226,7 @@ def reschedule(
     start: time,
     reason: str | None,
     clock: Clock,
+    outbox: OutboxPolicy,
 ) -> Appointment:
     """Move the owner's appointment to another free slot of the same provider."""
     appointment = _appointment_for_change(session, identity, appointment_id)
@@ -219,13 +250,26 @@ def reschedule(
     _check_slot(schedule, day, start, appointment.duration, clock)
     appointment.date, appointment.start_time = day, start
     appointment.reschedule_reason = reason
+    appointment.calendar_sequence += 1
     flush_slot(session)
+    notifications.on_rescheduled(
+        session,
+        _visit(appointment, schedule.profile.name, clock),
+        appointment.patient_id,
+        clock.now,
+        outbox,
+    )
     return appointment
 
 
 @writes
 def cancel(
-    session: Session, identity: Identity, appointment_id: str, reason: str, clock: Clock
+    session: Session,
+    identity: Identity,
+    appointment_id: str,
+    reason: str,
+    clock: Clock,
+    outbox: OutboxPolicy,
 ) -> Appointment:
     """Cancel the owner's appointment; its slot is free as soon as this commits."""
     appointment = _appointment_for_change(session, identity, appointment_id)
@@ -236,5 +280,31 @@ def cancel(
     appointment.status = "cancelled"
     appointment.cancelled_at = clock.now
     appointment.cancellation_reason = reason
+    appointment.calendar_sequence += 1
     session.flush()
+    provider = name_of_provider(session, appointment.provider_id)
+    notifications.on_cancelled(
+        session, _visit(appointment, provider, clock), appointment.patient_id, clock.now, outbox
+    )
     return appointment
+
+
+@reads
+def calendar(
+    session: Session, identity: Identity, appointment_id: str, clock: Clock, outbox: OutboxPolicy
+) -> bytes:
+    """The appointment as the iCalendar invitation its emails carry (CANCEL once cancelled)."""
+    row = appointment_queries.get_appointment(session, appointment_id)
+    if row is None:
+        raise AppointmentNotFound()
+    appointment = row.appointment
+    require_appointment_viewer(identity, appointment.patient_id, appointment.provider_id)
+    provider = provider_name(row.provider.first_name, row.provider.last_name)
+    method = "CANCEL" if appointment.status == "cancelled" else "REQUEST"
+    return invitation(
+        _visit(appointment, provider, clock),
+        outbox.mail_from,
+        appointment_queries.email_of(session, appointment.patient_id),
+        clock.now,
+        method,
+    )

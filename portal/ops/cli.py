@@ -1,4 +1,4 @@
-"""The `portal` command: `db upgrade|downgrade|seed`, `serve`, `audit verify`,
+"""The `portal` command: `db upgrade|downgrade|seed`, `serve`, `worker`, `audit verify`,
 `keys rotate|generate`, `retention run`."""
 
 from __future__ import annotations
@@ -88,6 +88,36 @@ def _retention_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     current = build_services(settings)
     print(run_retention(current.db, settings, utcnow(), dry_run=args.dry_run))
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Deliver the notification outbox until stopped (SIGINT, SIGTERM), or once."""
+    import signal
+
+    from adapters.logs import configure_logging
+    from portal.runtime import build_services
+    from portal.runtime.outbox import OutboxWorker
+
+    settings = load_settings()
+    configure_logging(settings.log_level, json_format=settings.log_format == "json")
+    current = build_services(settings)
+    if current.mailer is None:
+        print("portal: no mail server is configured (set SMTP_HOST)", file=sys.stderr)
+        return 2
+    worker = OutboxWorker(
+        current.db, current.mailer, current.outbox, settings.notification_poll_seconds
+    )
+    if args.once:
+        report = worker.run_once()
+        print(
+            f"notifications: {report.sent} sent, {report.failed} to retry, "
+            f"{report.dead} dead, {report.skipped} skipped"
+        )
+        return 0
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: worker.stop())
+    worker.run_forever()
     return 0
 
 
@@ -196,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = retention_commands.add_parser("run", help="purge what retention no longer requires")
     run.add_argument("--dry-run", action="store_true", help="only report what would go")
     run.set_defaults(func=_retention_run)
+
+    worker = commands.add_parser("worker", help="deliver the notification outbox")
+    worker.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    worker.set_defaults(func=_worker)
 
     serve = commands.add_parser("serve", help="serve the API")
     serve.add_argument("--host", default="127.0.0.1")

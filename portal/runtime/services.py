@@ -1,17 +1,20 @@
 """The services one running app is made of (settings, database, tokens, storage, the search
-directory, the audit trail), built once from the settings. The web layer makes them current for
-each request (`handlers.dependencies`); the operator commands use them directly."""
+directory, the audit trail, the outbox's policy and mailer), built once from the settings. The
+web layer makes them current for each request (`handlers.dependencies`); the operator commands
+use them directly."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
+from adapters.mail import Mailer, mailer_from_settings
 from adapters.query_metrics import instrument_engine
 from adapters.storage import Storage, storage_from_settings
 from kernel.database import Database
 from kernel.settings import Settings
 from models.audit.queries import append
+from models.notifications.use_cases import OutboxPolicy
 from models.search.queries import DirectorySnapshot
 from security import passwords, phi
 from security.audit import AuditTrail
@@ -28,6 +31,8 @@ class Services:
     storage: Storage
     search_directory: DirectorySnapshot
     audit_trail: AuditTrail
+    outbox: OutboxPolicy
+    mailer: Mailer | None
 
 
 def phi_keyring(settings: Settings) -> phi.Keyring:
@@ -54,4 +59,6 @@ def build_services(settings: Settings) -> Services:
         storage=storage_from_settings(settings),
         search_directory=DirectorySnapshot(settings.search_directory_ttl_seconds),
         audit_trail=AuditTrail(db, append),
+        outbox=OutboxPolicy.from_settings(settings),
+        mailer=mailer_from_settings(settings),
     )

@@ -1,7 +1,8 @@
 """ASGI entry point for servers: `uvicorn portal.web.asgi:app` (settings from the environment).
 
 Each worker process imports this module once: logging is configured here, per process, and
-the process's audit sealer is started (stopped, with a last seal, when the process exits).
+the process's background tasks start: the audit sealer (stopped, with a last seal, when the
+process exits) and, with NOTIFICATION_WORKER=inline, an outbox worker.
 """
 
 import atexit
@@ -11,6 +12,7 @@ from kernel.settings import load_settings
 from models.audit.use_cases import seal_now
 from portal.runtime import build_services
 from portal.runtime.background import Sealer
+from portal.runtime.outbox import OutboxWorker
 from portal.web.app import create_app
 
 settings = load_settings()
@@ -19,3 +21,8 @@ services = build_services(settings)
 app = create_app(settings, services)
 sealer = Sealer(lambda: seal_now(services.db), settings.audit_seal_interval_seconds).start()
 atexit.register(sealer.stop)
+if settings.notification_worker == "inline" and services.mailer is not None:
+    outbox_worker = OutboxWorker(
+        services.db, services.mailer, services.outbox, settings.notification_poll_seconds
+    ).start()
+    atexit.register(outbox_worker.stop)

@@ -92,3 +92,8 @@ def list_appointments(
 def get_appointment(session: Session, appointment_id: str) -> AppointmentWithProvider | None:
     row = session.execute(_WITH_PROVIDER.where(Appointment.id == appointment_id)).first()
     return None if row is None else AppointmentWithProvider(*row)
+
+
+def email_of(session: Session, user_id: str) -> str:
+    """The address a user's messages and invitations go to."""
+    return str(session.scalar(sa.select(User.email).where(User.id == user_id)))

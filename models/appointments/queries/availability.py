@@ -62,10 +62,12 @@ def live_bookings() -> sa.ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class ProviderRef:
-    """What scheduling needs of a provider's profile: its id and whether it takes new patients."""
+    """What scheduling needs of a provider's profile: its id, whether it takes new patients, and
+    the name its patients' messages give."""
 
     id: str
     accepting_new_patients: bool
+    name: str
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ _PROVIDER_WITH_WINDOWS = (
     sa.select(
         ProviderProfile.id,
         ProviderProfile.accepting_new_patients,
+        User.first_name,
+        User.last_name,
         ProviderAvailability.start_time,
         ProviderAvailability.end_time,
     )
@@ -132,7 +136,10 @@ def load_day(
     ).all()
     if not rows:
         return None
-    profile = ProviderRef(rows[0].id, rows[0].accepting_new_patients)
+    first = rows[0]
+    profile = ProviderRef(
+        first.id, first.accepting_new_patients, provider_name(first.first_name, first.last_name)
+    )
     windows = [Window(row.start_time, row.end_time) for row in rows if row.start_time is not None]
     if ignore_appointment_id is None:
         booked = session.execute(_BOOKINGS_OF_DAY, {"provider": provider_user_id, "day": day})
@@ -288,3 +295,15 @@ def patients_in_care_of(provider_id: str) -> sa.Select[str]:
     return sa.select(Appointment.patient_id).where(
         Appointment.provider_id == provider_id, live_bookings()
     )
+
+
+def provider_name(first_name: str, last_name: str) -> str:
+    """How a provider is named to patients."""
+    return f"Dr. {first_name} {last_name}"
+
+
+def name_of_provider(session: Session, provider_user_id: str) -> str:
+    row = session.execute(
+        sa.select(User.first_name, User.last_name).where(User.id == provider_user_id)
+    ).one()
+    return provider_name(row.first_name, row.last_name)
