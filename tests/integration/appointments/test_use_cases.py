@@ -13,6 +13,7 @@ from models.appointments import use_cases
 from models.appointments.errors import NotAcceptingNewPatients, SlotTaken
 from models.appointments.queries.appointments import AppointmentFilters
 from models.appointments.use_cases import BookingRequest
+from models.notifications.use_cases import OutboxPolicy
 from portal.runtime import Services
 from security.identity import Identity
 from tests.support.appointments import NEXT_WEDNESDAY, NOON, NY
@@ -20,6 +21,7 @@ from tests.support.factories import a_doctor, a_patient, an_appointment
 
 CLOCK = Clock(now=NOON, zone=NY)
 WEDNESDAY_NINE_TO_TEN = {"wednesday": [(time(9), time(10))]}
+OUTBOX = OutboxPolicy(mail_from="Clinic <no-reply@clinic.example>", portal_url="https://portal")
 
 
 def identity_of(user) -> Identity:  # type: ignore[no-untyped-def]
@@ -50,20 +52,30 @@ def people(services: Services):  # type: ignore[no-untyped-def]
 def test_a_slot_goes_to_one_patient_and_the_next_slot_stays_free(services: Services, people):
     doctor, first, second = people
     booked = use_cases.book(
-        services.db, identity_of(first), request(doctor.id, time(9)), CLOCK, "https://meet"
+        services.db, identity_of(first), request(doctor.id, time(9)), CLOCK, "https://meet", OUTBOX
     )
     assert (booked.patient_id, booked.status) == (first.id, "scheduled")
     assert booked.location == "9 Elm St, Boston, MA 02114"
     with pytest.raises(SlotTaken):
         use_cases.book(
-            services.db, identity_of(second), request(doctor.id, time(9)), CLOCK, "https://meet"
+            services.db,
+            identity_of(second),
+            request(doctor.id, time(9)),
+            CLOCK,
+            "https://meet",
+            OUTBOX,
         )
     assert use_cases.available_slots(services.db, doctor.id, NEXT_WEDNESDAY, 30, CLOCK) == [
         time(9, 30)
     ]
     with pytest.raises(InvalidInput) as outside:
         use_cases.book(
-            services.db, identity_of(second), request(doctor.id, time(10)), CLOCK, "https://meet"
+            services.db,
+            identity_of(second),
+            request(doctor.id, time(10)),
+            CLOCK,
+            "https://meet",
+            OUTBOX,
         )
     assert outside.value.details[0].field == "time"
 
@@ -71,11 +83,13 @@ def test_a_slot_goes_to_one_patient_and_the_next_slot_stays_free(services: Servi
 def test_a_cancelled_slot_can_be_booked_again(services: Services, people):
     doctor, first, second = people
     booked = use_cases.book(
-        services.db, identity_of(first), request(doctor.id, time(9)), CLOCK, "https://meet"
+        services.db, identity_of(first), request(doctor.id, time(9)), CLOCK, "https://meet", OUTBOX
     )
-    use_cases.cancel(services.db, identity_of(first), booked.id, "Plans changed, sorry", CLOCK)
+    use_cases.cancel(
+        services.db, identity_of(first), booked.id, "Plans changed, sorry", CLOCK, OUTBOX
+    )
     again = use_cases.book(
-        services.db, identity_of(second), request(doctor.id, time(9)), CLOCK, "https://meet"
+        services.db, identity_of(second), request(doctor.id, time(9)), CLOCK, "https://meet", OUTBOX
     )
     assert again.patient_id == second.id
 
@@ -88,10 +102,15 @@ def test_only_established_patients_book_a_doctor_who_takes_no_new_ones(services:
         session.commit()
     with pytest.raises(NotAcceptingNewPatients):
         use_cases.book(
-            services.db, identity_of(newcomer), request(doctor.id, time(9)), CLOCK, "https://m"
+            services.db,
+            identity_of(newcomer),
+            request(doctor.id, time(9)),
+            CLOCK,
+            "https://m",
+            OUTBOX,
         )
     booked = use_cases.book(
-        services.db, identity_of(known), request(doctor.id, time(9)), CLOCK, "https://m"
+        services.db, identity_of(known), request(doctor.id, time(9)), CLOCK, "https://m", OUTBOX
     )
     assert booked.patient_id == known.id
 
@@ -105,7 +124,12 @@ def test_staff_cannot_book_and_lists_are_scoped_to_the_caller(services: Services
         session.commit()
     with pytest.raises(NotAllowed):
         use_cases.book(
-            services.db, identity_of(doctor), request(doctor.id, time(9, 30)), CLOCK, "https://m"
+            services.db,
+            identity_of(doctor),
+            request(doctor.id, time(9, 30)),
+            CLOCK,
+            "https://m",
+            OUTBOX,
         )
     mine, total = use_cases.list_appointments(
         services.db, identity_of(doctor), AppointmentFilters(), 1, 20
@@ -131,4 +155,5 @@ def test_the_clock_decides_what_is_past(services: Services, people):
             request(doctor.id, time(9), day=date(2026, 11, 18)),
             CLOCK,
             "https://m",
+            OUTBOX,
         )

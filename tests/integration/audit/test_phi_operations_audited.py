@@ -30,6 +30,7 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "getAppointment": ("patient1@example.com", {}),
+    "getAppointmentCalendar": ("patient1@example.com", {}),
     "rescheduleAppointment": (
         "patient1@example.com",
         {"json": {"date": "2026-12-02", "time": "10:00 AM"}},
@@ -45,6 +46,7 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "grantConsent": ("patient1@example.com", {"json": {"type": "telehealth"}}),
     "revokeConsent": ("patient1@example.com", {}),
     "listAuditLogs": ("admin@example.com", {}),
+    "listNotifications": ("admin@example.com", {}),
 }
 
 OPERATIONS = [

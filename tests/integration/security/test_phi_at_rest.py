@@ -22,6 +22,7 @@ PHI_COLUMNS = {
     "appointments": ["reason", "notes", "cancellation_reason", "reschedule_reason"],
     "medical_records": ["description"],
     "patient_consents": ["details"],
+    "notification_outbox": ["payload"],  # what a message says: the visit's date, place, provider
 }
 
 
