@@ -25,8 +25,9 @@ def test_every_seeded_file_is_encrypted_at_rest_and_decrypts_to_its_hash(
     for attachment in attachments:
         at_rest = (Path(backend.storage_path) / attachment.storage_path).read_bytes()
         assert at_rest.startswith(MAGIC)
-        assert b"%PDF" not in at_rest and b"PNG" not in at_rest
         plain = b"".join(services.storage.open(attachment.storage_path))
+        # No 32-byte run of the plaintext survives (short markers occur in ciphertext by chance).
+        assert plain[:32] not in at_rest and plain[-32:] not in at_rest
         signature = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n"}
         assert plain.startswith(signature[attachment.file_type])
         assert len(plain) == attachment.file_size
