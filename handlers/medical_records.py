@@ -10,6 +10,7 @@ import flask
 from handlers import dependencies
 from handlers.wire import records as wire
 from handlers.wire.formats import content_disposition, page_headers, pagination
+from kernel.clock import utcnow
 from models.records import use_cases
 from models.records.queries import RecordFilter
 from security.identity import Identity
@@ -69,3 +70,58 @@ def upload_attachment(
         current.settings.max_upload_bytes,
     )
     return wire.attachment(attachment), 201
+
+
+def create_medical_record(
+    body: dict[str, Any], token_info: dict[str, Any]
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    new = use_cases.NewRecord(
+        patient_id=body["patientId"],
+        type=body["type"],
+        title=body["title"],
+        day=date.fromisoformat(body["date"]),
+        description=body.get("description"),
+        appointment_id=body.get("appointmentId"),
+    )
+    current = dependencies.current()
+    row = use_cases.write_record(
+        current.db, Identity.from_token_info(token_info), new, _clinic_today()
+    )
+    headers = {"Location": f"/api/medical-records/{row.record.id}/versions"}
+    return wire.record(row), 201, headers
+
+
+def amend_medical_record(
+    record_id: str, body: dict[str, Any], token_info: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    changes: dict[str, object] = {
+        name: body[name] for name in ("type", "title", "description") if name in body
+    }
+    if "date" in body:
+        changes["date"] = date.fromisoformat(body["date"])
+    amendment = use_cases.Amendment(
+        reason=body["reason"], changes=changes, expected_version=body.get("expectedVersion")
+    )
+    row = use_cases.amend_record(
+        dependencies.current().db,
+        Identity.from_token_info(token_info),
+        record_id,
+        amendment,
+        _clinic_today(),
+        utcnow(),
+    )
+    return wire.record(row), 200
+
+
+def list_medical_record_versions(
+    record_id: str, token_info: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    row, versions = use_cases.record_versions(
+        dependencies.current().db, Identity.from_token_info(token_info), record_id
+    )
+    body = {"current": wire.record(row), "previous": [wire.version(v, a) for v, a in versions]}
+    return body, 200
+
+
+def _clinic_today() -> date:
+    return utcnow().astimezone(dependencies.current().settings.clinic_zone).date()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.wire.formats import iso_date, iso_datetime
+from models.accounts.tables import User
 from models.records.queries import RecordRow
-from models.records.tables import MedicalRecordAttachment
+from models.records.tables import MedicalRecordAttachment, MedicalRecordVersion
 
 
 def download_url(record_id: str, attachment_id: str) -> str:
@@ -43,6 +44,23 @@ def record(row: RecordRow) -> dict[str, Any]:
         "description": found.description,
         "attachments": [attachment(a) for a in row.attachments],
         "isNew": found.is_new,
+        "version": found.version,
         "createdAt": iso_datetime(found.created_at),
         "updatedAt": iso_datetime(found.updated_at),
+    }
+
+
+def version(found: MedicalRecordVersion, author: User | None) -> dict[str, Any]:
+    return {
+        "version": found.version,
+        "type": found.type,
+        "title": found.title,
+        "date": iso_date(found.date),
+        "description": found.description,
+        "writtenAt": iso_datetime(found.written_at),
+        "amendedAt": iso_datetime(found.amended_at),
+        "amendedBy": None
+        if author is None
+        else {"id": author.id, "firstName": author.first_name, "lastName": author.last_name},
+        "amendmentReason": found.amendment_reason,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernel.errors import NotFound, TooLarge, UnsupportedContent
+from kernel.errors import Conflict, NotAllowed, NotFound, TooLarge, UnsupportedContent
 
 
 class RecordNotFound(NotFound):
@@ -21,3 +21,18 @@ class FileTooLarge(TooLarge):
 
 class FileTypeNotAllowed(UnsupportedContent):
     """The content is not an allowed type, or not what the client declared."""
+
+
+class PatientNotInCare(NotAllowed):
+    default_message = (
+        "You can only write records for patients in your care (a non-cancelled appointment "
+        "with you)"
+    )
+
+
+class RecordChanged(Conflict):
+    """An amendment based on another version than the record's current one."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"The record has changed since (it is now version {current})")
+        self.current = current

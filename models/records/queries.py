@@ -8,8 +8,10 @@ the single-record checks alike.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -18,7 +20,7 @@ from models.accounts.tables import User
 from models.appointments.queries.availability import patients_in_care_of
 from models.providers.rules import specialty_name
 from models.providers.tables import ProviderProfile
-from models.records.tables import MedicalRecord, MedicalRecordAttachment
+from models.records.tables import MedicalRecord, MedicalRecordAttachment, MedicalRecordVersion
 from security.policy.records import RecordAccess
 
 
@@ -75,24 +77,50 @@ def list_records(
         conditions.append(MedicalRecord.date <= where.end_date)
     total = session.scalar(sa.select(sa.func.count(MedicalRecord.id)).where(*conditions)) or 0
     page_rows = session.execute(
-        sa.select(MedicalRecord, User, ProviderProfile.specialty)
-        .outerjoin(User, User.id == MedicalRecord.provider_id)
-        .outerjoin(ProviderProfile, ProviderProfile.user_id == User.id)
-        .where(*conditions)
+        _WITH_PROVIDER.where(*conditions)
         .order_by(
             MedicalRecord.date.desc(), MedicalRecord.created_at.desc(), MedicalRecord.id.desc()
         )
         .limit(limit)
         .offset((page - 1) * limit)
     ).all()
+    return _with_files(session, page_rows), total
+
+
+def record_row(session: Session, record_id: str) -> RecordRow | None:
+    """One record as the list shows it."""
+    found = session.execute(_WITH_PROVIDER.where(MedicalRecord.id == record_id)).all()
+    rows = _with_files(session, found)
+    return rows[0] if rows else None
+
+
+_WITH_PROVIDER = (
+    sa.select(MedicalRecord, User, ProviderProfile.specialty)
+    .outerjoin(User, User.id == MedicalRecord.provider_id)
+    .outerjoin(ProviderProfile, ProviderProfile.user_id == User.id)
+)
+
+
+def _with_files(session: Session, found: Sequence[Any]) -> list[RecordRow]:
     rows = [
         RecordRow(record, provider, specialty_name(code) if code else None)
-        for record, provider, code in page_rows
+        for record, provider, code in found
     ]
     files = attachments_of(session, [row.record.id for row in rows])
     for row in rows:
         row.attachments = files.get(row.record.id, [])
-    return rows, total
+    return rows
+
+
+def versions_of(session: Session, record_id: str) -> list[tuple[MedicalRecordVersion, User | None]]:
+    """The versions an amendment replaced, oldest first, each with who replaced it."""
+    rows = session.execute(
+        sa.select(MedicalRecordVersion, User)
+        .outerjoin(User, User.id == MedicalRecordVersion.amended_by)
+        .where(MedicalRecordVersion.record_id == record_id)
+        .order_by(MedicalRecordVersion.version)
+    )
+    return [(version, author) for version, author in rows]
 
 
 def attachments_of(

@@ -1,13 +1,19 @@
-"""Which files may be attached, decided by their content (magic bytes), and the file-name rules.
+"""Record rules: what a record may be, what an amendment may change, which files may be attached
+(decided by their content, magic bytes) and the file-name rules.
 
-Pure functions over bytes and strings: the upload use case feeds them the first bytes of the
-stream and the client's declared type and name.
+Pure functions over plain values: the upload use case feeds them the first bytes of the stream
+and the client's declared type and name.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
+
+RECORD_TYPES = ("lab_result", "visit_note", "prescription", "imaging", "referral")
+# What an amendment may correct.
+AMENDABLE = ("type", "title", "date", "description")
 
 PDF, PNG, JPEG, TEXT, DICOM = (
     "application/pdf",
@@ -109,3 +115,17 @@ def display_file_name(client_name: str | None, fallback: str = "attachment") -> 
         stem, dot, ext = name.rpartition(".")
         name = (stem[: 254 - len(ext)] + dot + ext) if dot and len(ext) < 20 else name[:255]
     return name
+
+
+def amended_fields(current: dict[str, object], proposed: dict[str, object]) -> dict[str, object]:
+    """The amendable fields `proposed` gives a value different from `current`'s."""
+    return {
+        name: value
+        for name, value in proposed.items()
+        if name in AMENDABLE and current.get(name) != value
+    }
+
+
+def record_date_refusal(day: date, today: date) -> str | None:
+    """A record describes something that happened: its date cannot be in the future."""
+    return "must not be in the future" if day > today else None

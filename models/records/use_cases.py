@@ -10,34 +10,45 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import BinaryIO, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from adapters.storage import CHUNK_SIZE, Storage, new_storage_key
-from kernel.database import Database, reads
+from kernel.database import Database, reads, writes
 from kernel.errors import InvalidInput
+from models.accounts.tables import User
+from models.appointments.queries.availability import in_care_of
+from models.appointments.tables import Appointment
 from models.base import new_id
 from models.records import queries
 from models.records.errors import (
     AttachmentNotFound,
     FileTooLarge,
     FileTypeNotAllowed,
+    PatientNotInCare,
+    RecordChanged,
     RecordNotFound,
 )
 from models.records.queries import RecordFilter, RecordRow
 from models.records.rules import (
     SNIFF_BYTES,
     FileTypeRefused,
+    amended_fields,
     check_upload_type,
     display_file_name,
+    record_date_refusal,
 )
-from models.records.tables import MedicalRecord, MedicalRecordAttachment
+from models.records.tables import MedicalRecord, MedicalRecordAttachment, MedicalRecordVersion
+from security import audit
 from security.identity import PATIENT, Identity
 from security.policy.records import (
     record_access,
     require_attachment_uploader,
+    require_own_record,
+    require_record_author,
     require_record_visible,
 )
 
@@ -188,3 +199,132 @@ def _add_attachment(
     record.is_new = True
     session.flush()
     return attachment
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """A record a doctor writes for a patient in their care."""
+
+    patient_id: str
+    type: str
+    title: str
+    day: date
+    description: str | None = None
+    appointment_id: str | None = None
+
+
+@writes
+def write_record(session: Session, identity: Identity, new: NewRecord, today: date) -> RecordRow:
+    """Record what happened at a visit (or about it); the patient sees it as new."""
+    require_record_author(identity)
+    if refusal := record_date_refusal(new.day, today):
+        raise InvalidInput.field("date", refusal)
+    # Care first: a doctor learns nothing about patients outside it, not even that they exist.
+    if not in_care_of(session, identity.user_id, new.patient_id):
+        raise PatientNotInCare()
+    patient = session.get(User, new.patient_id)
+    if patient is None or patient.role != PATIENT:
+        raise InvalidInput.field("patientId", "must be a patient")
+    if new.appointment_id is not None:
+        visit = session.get(Appointment, new.appointment_id)
+        if (
+            visit is None
+            or (visit.patient_id, visit.provider_id) != (patient.id, identity.user_id)
+            or visit.status == "cancelled"
+        ):
+            raise InvalidInput.field(
+                "appointmentId", "must be a non-cancelled appointment of this patient with you"
+            )
+    record = MedicalRecord(
+        patient_id=patient.id,
+        provider_id=identity.user_id,
+        appointment_id=new.appointment_id,
+        type=new.type,
+        title=new.title,
+        date=new.day,
+        description=new.description,
+        is_new=True,
+        version=1,
+    )
+    session.add(record)
+    session.flush()
+    audit.note(resource_id=record.id, details={"type": new.type, "version": 1})
+    return _shown(session, record.id)
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A correction: the fields it gives new values, and why."""
+
+    reason: str
+    changes: dict[str, object]
+    expected_version: int | None = None
+
+
+@writes
+def amend_record(
+    session: Session,
+    identity: Identity,
+    record_id: str,
+    amendment: Amendment,
+    today: date,
+    now: datetime,
+) -> RecordRow:
+    """Correct a record without losing what it said: the current version is kept, readable,
+    and the record becomes its next version, new again to the patient."""
+    require_record_author(identity)
+    audit.note(resource_id=record_id)
+    record = session.get(MedicalRecord, record_id, with_for_update=True)
+    if record is None:
+        raise RecordNotFound()
+    require_own_record(identity, record.provider_id)
+    if amendment.expected_version not in (None, record.version):
+        raise RecordChanged(record.version)
+    current = {
+        "type": record.type,
+        "title": record.title,
+        "date": record.date,
+        "description": record.description,
+    }
+    changes = amended_fields(current, amendment.changes)
+    if not changes:
+        raise InvalidInput.field("body", "changes nothing: give a field a new value")
+    if isinstance(day := changes.get("date"), date) and (
+        refusal := record_date_refusal(day, today)
+    ):
+        raise InvalidInput.field("date", refusal)
+    session.add(
+        MedicalRecordVersion(
+            record_id=record.id,
+            version=record.version,
+            written_at=record.updated_at,
+            amended_by=identity.user_id,
+            amended_at=now,
+            amendment_reason=amendment.reason,
+            **current,
+        )
+    )
+    for name, value in changes.items():
+        setattr(record, name, value)
+    record.version += 1
+    record.is_new = True
+    session.flush()
+    audit.note(details={"version": record.version, "fields": sorted(changes)})
+    return _shown(session, record.id)
+
+
+@reads
+def record_versions(
+    session: Session, identity: Identity, record_id: str
+) -> tuple[RecordRow, list[tuple[MedicalRecordVersion, User | None]]]:
+    """A record as it reads now, and every version an amendment replaced."""
+    audit.note(resource_id=record_id)
+    record = _readable_record(session, identity, record_id)
+    return _shown(session, record.id), queries.versions_of(session, record.id)
+
+
+def _shown(session: Session, record_id: str) -> RecordRow:
+    row = queries.record_row(session, record_id)
+    if row is None:  # only if it vanished within this very transaction
+        raise RecordNotFound()
+    return row

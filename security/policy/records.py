@@ -44,3 +44,15 @@ def require_record_visible(visible: bool) -> None:
 def require_attachment_uploader(identity: Identity) -> None:
     if not identity.has_any_role(DOCTOR, NURSE):
         raise NotAllowed("Only doctors and nurses can attach files to records")
+
+
+def require_record_author(identity: Identity) -> None:
+    """Medical records are written and corrected by doctors."""
+    if not identity.has_role(DOCTOR):
+        raise NotAllowed("Only doctors can write or amend medical records")
+
+
+def require_own_record(identity: Identity, author_id: str | None) -> None:
+    """A record is corrected by the doctor who wrote it."""
+    if identity.user_id != author_id:
+        raise NotAllowed("Only the doctor who wrote this record can amend it")

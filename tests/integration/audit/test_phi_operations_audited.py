@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from kernel.clock import utcnow
 from portal.runtime import Services
 from tests.support.audit import audit_entries
 from tests.support.spec import phi_operations
+
+# A bookable day whenever the suite runs.
+SOON = (utcnow() + timedelta(days=7)).date().isoformat()
 
 # operationId -> (caller, request keyword arguments); path parameters become random uuids.
 EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -22,7 +27,7 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
         {
             "json": {
                 "providerId": str(uuid.uuid4()),
-                "date": "2026-12-01",
+                "date": SOON,
                 "time": "10:00 AM",
                 "type": "routine_checkup",
                 "reason": "Annual physical examination",
@@ -33,10 +38,26 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "getAppointmentCalendar": ("patient1@example.com", {}),
     "rescheduleAppointment": (
         "patient1@example.com",
-        {"json": {"date": "2026-12-02", "time": "10:00 AM"}},
+        {"json": {"date": SOON, "time": "10:00 AM"}},
     ),
     "cancelAppointment": ("patient1@example.com", {"json": {"reason": "Feeling much better"}}),
     "listMedicalRecords": ("patient1@example.com", {}),
+    "createMedicalRecord": (
+        "doctor1@example.com",
+        {
+            "json": {
+                "patientId": str(uuid.uuid4()),
+                "type": "visit_note",
+                "title": "Follow-up visit",
+                "date": "2025-01-15",
+            }
+        },
+    ),
+    "amendMedicalRecord": (
+        "doctor1@example.com",
+        {"json": {"reason": "The dose was recorded wrongly", "title": "Follow-up"}},
+    ),
+    "listMedicalRecordVersions": ("patient1@example.com", {}),
     "uploadAttachment": (
         "doctor1@example.com",
         {"files": {"file": ("note.txt", b"plain text note", "text/plain")}},

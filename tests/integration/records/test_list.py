@@ -45,7 +45,7 @@ def test_patient_sees_only_own_records_newest_first_with_the_plans_shape(client,
     first = body["data"][0]
     assert set(first) == {
         "id", "patientId", "type", "title", "date", "providerId", "provider", "description",
-        "attachments", "isNew", "createdAt", "updatedAt",
+        "attachments", "isNew", "version", "createdAt", "updatedAt",
     }  # fmt: skip
     assert first["patientId"] == user_id(db_session, "patient1@example.com")
     assert set(first["provider"]) == {"id", "firstName", "lastName", "specialty"}
