@@ -100,7 +100,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # Inside the request context (so preflights and refusals get its headers too), outside
     # the error handlers (so error responses get CORS headers and browsers can read them).
     app.add_middleware(
-        PortalCorsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, settings=settings
+        PortalCorsMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        settings=settings,
+        spec=published_spec.committed(),
     )
     # After the security scheme (it needs the verified claims), before body validation.
     app.add_middleware(

@@ -1,8 +1,13 @@
 """CORS as `security.cors` decides it, applied by Starlette's CORSMiddleware: a disallowed
 origin gets no Access-Control-Allow-Origin, and a refused preflight is answered in the standard
-error format."""
+error format. Whatever header the spec declares a browser may send, and whatever response
+header it documents a browser may read: the lists are read from the spec, not restated."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import chain
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
@@ -16,21 +21,24 @@ from security.cors import (
     ALLOWED_METHODS,
     EXPOSED_HEADERS,
     PREFLIGHT_MAX_AGE_SECONDS,
+    UNEXPOSABLE_HEADERS,
     allowed_origins,
 )
+
+OPERATION_KEYS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 
 
 class PortalCorsMiddleware(CORSMiddleware):
     """CORSMiddleware configured from the settings, refusing preflights in our error format."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, spec: dict[str, Any]) -> None:
         super().__init__(
             app,
             allow_origins=allowed_origins(settings),
             allow_methods=ALLOWED_METHODS,
-            allow_headers=ALLOWED_HEADERS,
+            allow_headers=_merged(ALLOWED_HEADERS, declared_request_headers(spec)),
             allow_credentials=True,
-            expose_headers=EXPOSED_HEADERS,
+            expose_headers=_merged(EXPOSED_HEADERS, documented_response_headers(spec)),
             max_age=PREFLIGHT_MAX_AGE_SECONDS,
         )
 
@@ -60,3 +68,44 @@ def _refusal(response: Response, path: str) -> Response:
         media_type="application/json",
         headers=headers,
     )
+
+
+def declared_request_headers(spec: dict[str, Any]) -> list[str]:
+    """Every header parameter of the spec's paths and operations."""
+    names = []
+    for item in spec["paths"].values():
+        operations = [item[key] for key in OPERATION_KEYS if key in item]
+        for holder in [item, *operations]:
+            for parameter in holder.get("parameters", []):
+                parameter = _resolved(spec, parameter)
+                if parameter["in"] == "header":
+                    names.append(parameter["name"])
+    return names
+
+
+def documented_response_headers(spec: dict[str, Any]) -> list[str]:
+    """Every header the spec documents on a response, less those browsers never expose."""
+    names = []
+    for item in spec["paths"].values():
+        for key in OPERATION_KEYS:
+            for response in item.get(key, {}).get("responses", {}).values():
+                names += _resolved(spec, response).get("headers", {})
+    return [name for name in names if name.lower() not in UNEXPOSABLE_HEADERS]
+
+
+def _resolved(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """Follow local `$ref`s ("#/components/...") to the object they name."""
+    while "$ref" in node:
+        found: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            found = found[part]
+        node = found
+    return node
+
+
+def _merged(*lists: Iterable[str]) -> list[str]:
+    """The names of all lists, each once (case-insensitively), in first-seen order."""
+    seen: dict[str, str] = {}
+    for name in chain(*lists):
+        seen.setdefault(name.lower(), name)
+    return list(seen.values())

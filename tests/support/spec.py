@@ -29,3 +29,32 @@ def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 def phi_operations() -> list[tuple[str, str, dict[str, Any]]]:
     return [op for op in operations() if PHI_TAGS & set(op[2].get("tags", []))]
+
+
+@cache
+def resolved() -> dict[str, Any]:
+    """The spec with every `$ref` replaced by what it names (connexion's own resolution)."""
+    from connexion.spec import Specification
+
+    return Specification.load(SPEC_PATH).spec  # type: ignore[no-any-return]
+
+
+def request_header_names() -> set[str]:
+    """Every header parameter the spec declares, on a path or on an operation."""
+    names = set()
+    for item in resolved()["paths"].values():
+        holders = [item, *(item[method] for method in METHODS if method in item)]
+        for holder in holders:
+            names |= {p["name"] for p in holder.get("parameters", []) if p["in"] == "header"}
+    return names
+
+
+def response_header_names() -> set[str]:
+    """Every header the spec documents on a response."""
+    return {
+        name
+        for item in resolved()["paths"].values()
+        for method in METHODS
+        for response in item.get(method, {}).get("responses", {}).values()
+        for name in response.get("headers", {})
+    }

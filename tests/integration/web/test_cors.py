@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from portal.web.app import create_app
 from tests.conftest import make_settings
+from tests.support.spec import request_header_names, response_header_names
 
 
 def preflight(client, origin: str, method: str = "POST", headers: str = "content-type"):
@@ -72,4 +73,24 @@ def test_pagination_headers_are_exposed_and_errors_carry_cors_headers(client):
     assert response.status_code == 401
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
     exposed = {h.strip() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
-    assert exposed == {"X-Total-Count", "X-Page", "X-Per-Page"}
+    assert {"X-Total-Count", "X-Page", "X-Per-Page"} <= exposed
+
+
+def test_every_request_header_the_spec_declares_is_allowed(client):
+    declared = request_header_names()
+    assert {"X-Request-ID", "If-None-Match", "X-CSRF-Token"} <= declared
+    response = preflight(client, "http://localhost:5173", headers=",".join(sorted(declared)))
+    assert response.status_code == 200, response.text
+    allowed = {
+        h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")
+    }
+    assert {name.lower() for name in declared} <= allowed
+
+
+def test_every_response_header_the_spec_documents_is_exposed(client):
+    documented = response_header_names()
+    assert {"ETag", "Location", "Content-Disposition", "Retry-After", "X-Request-ID"} <= documented
+    response = client.get("/health", headers={"Origin": "http://localhost:5173"})
+    exposed = {h.strip() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert documented <= exposed
+    assert not any(name.lower().startswith("set-cookie") for name in exposed)

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -34,25 +33,80 @@ PAGE = """<!doctype html>
 <html><body><pre id="result">pending</pre>
 <script>
 const api = __API__;
-const out = {origin: location.origin};
+const out = {origin: location.origin, readable: {}};
+// Every request carries headers the spec declares (so each one is preflighted with them).
+const traced = (extra) => ({"X-Request-ID": "browser-" + Math.random().toString(16).slice(2),
+                            ...extra});
+function read(name, response, names) {
+  out.readable[name] = Object.fromEntries(names.map((h) => [h, response.headers.get(h)]));
+}
+async function login(email, password) {
+  return fetch(api + "/api/auth/login", {
+    method: "POST", credentials: "include",
+    headers: traced({"Content-Type": "application/json"}),
+    body: JSON.stringify({email, password}),
+  });
+}
 async function run() {
   try {
-    const login = await fetch(api + "/api/auth/login", {
-      method: "POST", credentials: "include",
-      headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({email: "patient1@example.com", password: __PASSWORD__}),
-    });
-    out.loginStatus = login.status;
-    const session = await login.json();
+    const login1 = await login("patient1@example.com", __PASSWORD__);
+    out.loginStatus = login1.status;
+    read("login", login1, ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                           "X-RateLimit-Reset"]);
+    const session = await login1.json();
+    const bearer = {"Authorization": "Bearer " + session.accessToken};
     const list = await fetch(api + "/api/appointments", {
-      credentials: "include",
-      headers: {"Authorization": "Bearer " + session.accessToken},
+      credentials: "include", headers: traced(bearer),
     });
     out.listStatus = list.status;
-    out.totalCount = list.headers.get("X-Total-Count");
-    out.perPage = list.headers.get("X-Per-Page");
-    out.requestIdVisible = list.headers.get("X-Request-ID") !== null;
+    read("list", list, ["X-Total-Count", "X-Page", "X-Per-Page", "X-Request-ID"]);
     out.body = await list.json();
+
+    const csrf = (await (await fetch(api + "/api/auth/csrf-token",
+                                     {headers: traced(bearer)})).json()).csrfToken;
+    const searchInit = (etag) => ({
+      method: "POST",
+      headers: traced({...bearer, "X-CSRF-Token": csrf, "Content-Type": "application/json",
+                       ...(etag ? {"If-None-Match": etag} : {})}),
+      body: JSON.stringify({specialty: "cardiology"}),
+    });
+    const search = await fetch(api + "/api/appointments/search-providers", searchInit());
+    out.searchStatus = search.status;
+    read("search", search, ["ETag"]);
+    const again = await fetch(api + "/api/appointments/search-providers",
+                              searchInit(search.headers.get("ETag")));
+    out.searchAgainStatus = again.status;
+
+    const records = await (await fetch(api + "/api/medical-records",
+                                       {headers: traced(bearer)})).json();
+    const file = records.data.find((r) => r.attachments.length).attachments[0];
+    const download = await fetch(api + file.url, {headers: traced(bearer)});
+    out.downloadStatus = download.status;
+    read("download", download, ["Content-Disposition", "Content-Length"]);
+
+    const doctor = await (await login("doctor1@example.com", __PASSWORD__)).json();
+    const doctorBearer = {"Authorization": "Bearer " + doctor.accessToken};
+    const doctorCsrf = (await (await fetch(api + "/api/auth/csrf-token",
+                                           {headers: traced(doctorBearer)})).json()).csrfToken;
+    const written = await fetch(api + "/api/medical-records", {
+      method: "POST",
+      headers: traced({...doctorBearer, "X-CSRF-Token": doctorCsrf,
+                       "Content-Type": "application/json"}),
+      body: JSON.stringify({patientId: session.user.id, type: "visit_note",
+                            title: "Written from a browser", date: "2025-01-15"}),
+    });
+    out.writeStatus = written.status;
+    read("write", written, ["Location"]);
+
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const refused = await login("nobody@example.com", "wrong password 1!");
+      if (refused.status === 429) {
+        out.limitedStatus = 429;
+        read("limited", refused, ["Retry-After", "X-RateLimit-Remaining"]);
+        out.limitedCode = (await refused.json()).error.code;
+        break;
+      }
+    }
   } catch (error) {
     out.error = String(error);
   }
@@ -133,12 +187,19 @@ def run_page_in_chromium(chromium: str, origin: str, page_port: int, profile: Pa
 @pytest.fixture
 def api_url(app, backend) -> Iterator[str]:
     """A real server on the seeded database (the `app` fixture restored it)."""
-    env = server_env(backend.url, FRONTEND_URL="https://portal.example.com")
+    env = server_env(
+        backend.url,
+        FRONTEND_URL="https://portal.example.com",
+        RATE_LIMIT_AUTH_MAX="4",
+        STORAGE_PATH=str(backend.storage_path),
+    )
     with running_server(env) as url:
         yield url
 
 
-def test_the_frontend_origin_can_log_in_and_list_appointments(api_url, tmp_path):
+def test_the_frontend_origin_uses_the_api_with_every_declared_and_documented_header(
+    api_url, tmp_path
+):
     chromium = chromium_or_skip()
     page = PAGE.replace("__API__", json.dumps(api_url)).replace(
         "__PASSWORD__", json.dumps(DEMO_PASSWORD)
@@ -149,17 +210,27 @@ def test_the_frontend_origin_can_log_in_and_list_appointments(api_url, tmp_path)
 
     assert allowed["origin"] == ALLOWED_ORIGIN
     assert "error" not in allowed, allowed
-    assert allowed["loginStatus"] == 200
-    # Only the exposed headers are readable by the page.
-    assert allowed["requestIdVisible"] is False
-    if find_spec("handlers.appointments") is not None:
-        assert allowed["listStatus"] == 200, allowed
-        assert allowed["totalCount"] is not None
-        assert allowed["perPage"] is not None
-        assert isinstance(allowed["body"]["data"], list)
-    else:  # the appointments handlers are not written yet: the error is still readable
-        assert allowed["listStatus"] == 501, allowed
-        assert allowed["body"]["error"]["code"] == "NOT_IMPLEMENTED"
+    statuses = {key: value for key, value in allowed.items() if key.endswith("Status")}
+    assert statuses == {
+        "loginStatus": 200, "listStatus": 200, "searchStatus": 200, "searchAgainStatus": 304,
+        "downloadStatus": 200, "writeStatus": 201, "limitedStatus": 429,
+    }, allowed  # fmt: skip
+    assert isinstance(allowed["body"]["data"], list)
+    # What the page's JavaScript could read: every header the spec documents, when sent.
+    readable = allowed["readable"]
+    unreadable = [
+        f"{step}: {name}"
+        for step, headers in readable.items()
+        for name, value in headers.items()
+        if value is None
+    ]
+    assert not unreadable, readable
+    assert readable["login"]["X-Request-ID"].startswith("browser-")  # ours, echoed
+    assert readable["search"]["ETag"].startswith('"')
+    assert readable["download"]["Content-Disposition"].startswith("attachment")
+    assert readable["write"]["Location"].startswith("/api/medical-records/")
+    assert int(readable["limited"]["Retry-After"]) > 0
+    assert allowed["limitedCode"] == "RATE_LIMIT_EXCEEDED"
 
     assert refused["origin"] == REFUSED_ORIGIN
     assert "loginStatus" not in refused
