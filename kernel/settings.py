@@ -60,6 +60,14 @@ def parse_durations(value: object) -> tuple[timedelta, ...]:
     return tuple(sorted(durations, reverse=True))
 
 
+# The limits `make run` uses when none is set (per window, as in production).
+DEVELOPMENT_RATE_LIMITS = {
+    "rate_limit_max_requests": 10_000,
+    "rate_limit_auth_max": 200,
+    "rate_limit_booking_max": 500,
+}
+
+
 class SettingsError(ValueError):
     """A configuration that the server refuses to start with."""
 
@@ -188,6 +196,13 @@ class Settings(BaseSettings):
         if self.notification_worker is None:
             # A developer's `make run` sends its mail without a second command.
             self.notification_worker = "inline" if self.app_env == "development" else "off"
+        if self.app_env == "development":
+            # A front-end developer reloads, logs in and books all day: development keeps the
+            # limits on (their headers and 429s stay visible) but far above one person's pace,
+            # unless set explicitly. Test and production keep the plan's.
+            for name, value in DEVELOPMENT_RATE_LIMITS.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, value)
         if self.validate_responses is None:
             # Checking every response against the spec catches drift in development and
             # tests; production skips the cost.

@@ -133,3 +133,29 @@ def test_password_hashing_runs_one_at_a_time_per_process_unless_told(
     monkeypatch.setenv("PASSWORD_HASH_CONCURRENCY", "0")
     with pytest.raises(SettingsError, match="PASSWORD_HASH_CONCURRENCY"):
         load_settings()
+
+
+def test_development_limits_are_far_above_one_developers_pace(monkeypatch) -> None:
+    monkeypatch.setenv("APP_ENV", "development")
+    settings = load_settings()
+    assert settings.rate_limit_auth_max >= 100
+    assert settings.rate_limit_max_requests >= 5000
+    assert settings.rate_limit_booking_max >= 100
+    assert settings.rate_limit_enabled
+
+
+def test_development_keeps_limits_set_explicitly(monkeypatch) -> None:
+    monkeypatch.setenv("APP_ENV", "development")
+    monkeypatch.setenv("RATE_LIMIT_AUTH_MAX", "5")
+    assert load_settings().rate_limit_auth_max == 5
+
+
+@pytest.mark.parametrize("env", ["test", "production"])
+def test_test_and_production_keep_the_plans_limits(monkeypatch, env: str) -> None:
+    monkeypatch.setenv("APP_ENV", env)
+    monkeypatch.setenv("JWT_SECRET", LONG_SECRET)
+    monkeypatch.setenv("PHI_ENCRYPTION_KEYS", PHI_KEYS)
+    monkeypatch.setenv("STORAGE_ENCRYPTION_KEY", base64.b64encode(bytes(32)).decode())
+    settings = load_settings()
+    assert (settings.rate_limit_max_requests, settings.rate_limit_auth_max) == (100, 5)
+    assert settings.rate_limit_booking_max == 10
