@@ -20,7 +20,7 @@ from kernel.errors import NotFound
 from kernel.settings import Settings, load_settings
 from openapi import SPEC_PATH
 from portal.runtime import Services, build_services
-from portal.web import errors, limits, published_spec
+from portal.web import errors, limits, published_spec, swagger_ui
 from portal.web.audit import AuditingResolver
 from portal.web.cors import PortalCorsMiddleware
 from portal.web.csrf import CsrfMiddleware
@@ -47,7 +47,7 @@ def _only_routed_requests() -> None:
     """Flask's router and connexion's disagree on a few odd paths (a newline inside a path
     parameter): a request connexion did not route has no operation (no validation, no
     security), so it must not reach a handler."""
-    if flask.request.endpoint in published_spec.ENDPOINTS:
+    if flask.request.endpoint in (*published_spec.ENDPOINTS, swagger_ui.ENDPOINT):
         return
     try:
         operation.operation_id  # noqa: B018 - raises outside a routed request
@@ -76,10 +76,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         validator_map=with_streaming_uploads(VALIDATOR_MAP),
         # The spec itself is served by portal.published_spec (as written, $refs kept).
         swagger_ui_options=SwaggerUIOptions(
-            serve_spec=False, spec_path=published_spec.SPEC_JSON_PATH, swagger_ui_path="/api/ui"
+            serve_spec=False,
+            spec_path=published_spec.SPEC_JSON_PATH,
+            swagger_ui_path="/api/ui",
+            swagger_ui_template_dir=str(swagger_ui.TEMPLATE_DIR),
         ),
     )
     published_spec.install(app.app)
+    swagger_ui.install(app.app)
     spec_paths = published_spec.committed()["paths"]
     errors.register(app, spec_paths)
     app.add_middleware(

@@ -21,6 +21,8 @@ NEW_KEY = base64.b64encode(b"n" * 32).decode()
 PHI_COLUMNS = {
     "appointments": ["reason", "notes", "cancellation_reason", "reschedule_reason"],
     "medical_records": ["description"],
+    # what a record said before an amendment, and why it was amended
+    "medical_record_versions": ["description", "amendment_reason"],
     "patient_consents": ["details"],
     "notification_outbox": ["payload"],  # what a message says: the visit's date, place, provider
 }
