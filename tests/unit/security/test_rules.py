@@ -83,7 +83,8 @@ def test_cors_origins_are_the_plans_plus_frontend_url():
 
 
 def test_rate_limit_defaults_are_the_plans():
-    settings = load_settings()
+    # outside development (whose limits are larger: tests/unit/kernel/test_settings.py)
+    settings = load_settings(app_env="test", jwt_secret="x" * 40, storage_encryption_key="00" * 32)
     texts = [str(limit.limit_provider) for limit in limits.rate_limits(settings)]
     assert texts == [
         "100 per 900 second",
