@@ -88,6 +88,9 @@ def test_a_new_password_breaking_a_rule_is_refused_with_the_rule(new: str, probl
 
 
 def test_a_long_new_password_passes() -> None:
-    assert passwords.password_problems(
-        "a-longer-passphrase-2026", current="portal-demo-2025", email="patient1@example.com"
-    ) == []
+    assert (
+        passwords.password_problems(
+            "a-longer-passphrase-2026", current="portal-demo-2025", email="patient1@example.com"
+        )
+        == []
+    )
