@@ -1,4 +1,4 @@
-"""Login, refresh, logout, the current user and the session's CSRF token."""
+"""Login, refresh, logout, password change, the current user and the session's CSRF token."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def _policy() -> SessionPolicy:
         current.tokens,
         current.settings.refresh_token_expiration,
         idle_timeout=current.settings.session_timeout,
+        max_lifetime=current.settings.session_max_lifetime,
     )
 
 
@@ -30,15 +31,33 @@ def login(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 
 def refresh(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    issued = use_cases.refresh(dependencies.current().db, _policy(), body["refreshToken"], utcnow())
+    current = dependencies.current()
+    issued = use_cases.refresh(
+        current.db, _policy(), current.revocations, body["refreshToken"], utcnow()
+    )
     return wire.session(issued), 200
 
 
 def logout(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[str, int]:
+    current = dependencies.current()
     use_cases.log_out(
-        dependencies.current().db,
+        current.db,
+        current.revocations,
         Identity.from_token_info(token_info),
         body["refreshToken"],
+        utcnow(),
+    )
+    return "", 204
+
+
+def change_password(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[str, int]:
+    current = dependencies.current()
+    use_cases.change_password(
+        current.db,
+        current.revocations,
+        Identity.from_token_info(token_info),
+        body["currentPassword"],
+        body["newPassword"],
         utcnow(),
     )
     return "", 204

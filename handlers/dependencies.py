@@ -16,6 +16,7 @@ from kernel.settings import Settings
 from models.notifications.use_cases import OutboxPolicy
 from models.search.queries import DirectorySnapshot
 from security.audit import AuditTrail
+from security.revocations import SessionRevocations
 from security.tokens import TokenService
 
 
@@ -26,6 +27,8 @@ class Dependencies(Protocol):
     def db(self) -> Database: ...
     @property
     def tokens(self) -> TokenService: ...
+    @property
+    def revocations(self) -> SessionRevocations: ...
     @property
     def storage(self) -> Storage: ...
     @property

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     session_timeout_ms: int = Field(
         900_000, ge=1000, validation_alias=AliasChoices("SESSION_TIMEOUT", "SESSION_TIMEOUT_MS")
     )
+    # However active a session is, no refresh is granted this long after its login.
+    session_max_lifetime: Duration = timedelta(hours=12)
+    # How long a worker may trust Redis's "this session is not revoked" (0: ask on every request).
+    session_revocation_cache_seconds: float = Field(0, ge=0, le=60)
+    # Bound on each Redis call of the revocation check; beyond it the database answers instead.
+    session_revocation_timeout_seconds: float = Field(0.25, gt=0, le=5)
 
     frontend_url: str | None = "http://localhost:5173"
     password_hash_concurrency: int = Field(1, ge=1, le=64)
@@ -250,6 +256,12 @@ class Settings(BaseSettings):
     @property
     def session_timeout(self) -> timedelta:
         return timedelta(milliseconds=self.session_timeout_ms)
+
+    @property
+    def shared_redis_url(self) -> str | None:
+        """RATE_LIMIT_STORAGE_URL when it is a Redis: the store every worker shares."""
+        url = self.rate_limit_storage_url
+        return url if url.partition("://")[0] in ("redis", "rediss") else None
 
     @property
     def storage_key(self) -> bytes | None:

@@ -53,3 +53,26 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+# The spec states the same bounds (ChangePasswordRequest.newPassword); the rules below are what it
+# cannot express. Length over composition rules, as NIST SP 800-63B advises.
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
+
+
+def password_problems(new: str, *, current: str, email: str) -> list[str]:
+    """Why `new` may not replace `current` for the account `email`; empty when it may."""
+    problems = []
+    if not MIN_PASSWORD_LENGTH <= len(new) <= MAX_PASSWORD_LENGTH:
+        problems.append(
+            f"Password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long"
+        )
+    if new == current:
+        problems.append("New password must differ from the current one")
+    local_part = email.partition("@")[0].strip().lower()
+    if len(local_part) >= 3 and local_part in new.lower():
+        problems.append("Password must not contain the account's email name")
+    if new and len(set(new)) < 4:
+        problems.append("Password must use at least 4 different characters")
+    return problems

@@ -1,4 +1,5 @@
-"""Session rules: how long a login session lives and when it has been idle too long.
+"""Session rules: how long a login session lives, when it has been idle too long, and when it
+has reached its maximum lifetime.
 
 A session is a family of refresh tokens rotated from one login; its id (`sid`) is in every access
 token of that session and binds the CSRF token to it. The use cases that open, rotate and end
@@ -18,6 +19,7 @@ class RefreshTokenTimes(Protocol):
     """What the rules need of a stored refresh token."""
 
     created_at: datetime
+    session_started_at: datetime
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class SessionPolicy:
     tokens: TokenService
     refresh_ttl: timedelta
     idle_timeout: timedelta | None = None
+    max_lifetime: timedelta | None = None
 
     def idle_since(self, token: RefreshTokenTimes) -> datetime:
         """When the session of `token` was last provably in use.
@@ -38,3 +41,19 @@ class SessionPolicy:
 
     def is_idle(self, token: RefreshTokenTimes, now: datetime) -> bool:
         return self.idle_timeout is not None and now >= self.idle_since(token) + self.idle_timeout
+
+    def ends_at(self, started_at: datetime) -> datetime | None:
+        """When a session that began at `started_at` ends, however active it is."""
+        return None if self.max_lifetime is None else started_at + self.max_lifetime
+
+    def has_outlived(self, token: RefreshTokenTimes, now: datetime) -> bool:
+        ends_at = self.ends_at(token.session_started_at)
+        return ends_at is not None and now >= ends_at
+
+    def refresh_expiry(self, started_at: datetime, now: datetime) -> datetime:
+        """A refresh token expires after `refresh_ttl`, and never after its session ends."""
+        return min(filter(None, (now + self.refresh_ttl, self.ends_at(started_at))))
+
+    def access_expiry(self, started_at: datetime, now: datetime) -> datetime:
+        """An access token lives `tokens.access_ttl`, and never past its session's end."""
+        return min(filter(None, (now + self.tokens.access_ttl, self.ends_at(started_at))))

@@ -25,8 +25,17 @@ class TokenService:
     access_ttl: timedelta
 
     def issue_access_token(
-        self, *, user_id: str, email: str, role: str, session_id: str, now: datetime
+        self,
+        *,
+        user_id: str,
+        email: str,
+        role: str,
+        session_id: str,
+        now: datetime,
+        expires_at: datetime | None = None,
     ) -> str:
+        """A token for `access_ttl` from `now`, or until `expires_at` when that is sooner."""
+        expiry = min(now + self.access_ttl, expires_at or now + self.access_ttl)
         claims = {
             "sub": user_id,
             "userId": user_id,
@@ -34,7 +43,7 @@ class TokenService:
             "role": role.lower(),
             "sid": session_id,
             "iat": int(now.timestamp()),
-            "exp": int((now + self.access_ttl).timestamp()),
+            "exp": int(expiry.timestamp()),
             "jti": secrets.token_hex(8),
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)

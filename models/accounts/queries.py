@@ -33,6 +33,32 @@ def revoke_family(session: Session, family_id: str, now: datetime) -> None:
     )
 
 
+def revoke_other_sessions(
+    session: Session, user_id: str, keep: str | None, now: datetime
+) -> list[str]:
+    """End every session of `user_id` but `keep`; the ids of the sessions it ended."""
+    live = sa.and_(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+    if keep is not None:
+        live = sa.and_(live, RefreshToken.family_id != keep)
+    ended = list(session.scalars(sa.select(RefreshToken.family_id).where(live).distinct()))
+    if ended:
+        session.execute(sa.update(RefreshToken).where(live).values(revoked_at=now))
+    return ended
+
+
+def is_session_revoked(session: Session, family_id: str) -> bool:
+    """Whether the login session `family_id` was ended (its tokens are revoked together)."""
+    query = sa.select(RefreshToken.id).where(
+        RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None)
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def sessions_revoked_since(session: Session, since: datetime) -> list[str]:
+    query = sa.select(RefreshToken.family_id).where(RefreshToken.revoked_at >= since).distinct()
+    return list(session.scalars(query))
+
+
 def dead_tokens(cutoff: datetime) -> sa.ColumnElement[bool]:
     """Refresh tokens that expired, or were revoked, before `cutoff` (retention)."""
     return sa.or_(

@@ -53,5 +53,8 @@ class RefreshToken(Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Every token of a session carries when its login was (SESSION_MAX_LIFETIME counts from it).
+    session_started_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    # Indexed for the revocations of the last access-token lifetime (security.revocations).
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     created_at: Mapped[datetime] = created_at_column()

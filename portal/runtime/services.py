@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from adapters.mail import Mailer, mailer_from_settings
 from adapters.query_metrics import instrument_engine
 from adapters.storage import Storage, storage_from_settings
+from kernel.clock import utcnow
 from kernel.database import Database
 from kernel.settings import Settings
+from models.accounts import use_cases as accounts
 from models.audit.queries import append
 from models.notifications.use_cases import OutboxPolicy
 from models.search.queries import DirectorySnapshot
 from security import passwords, phi
 from security.audit import AuditTrail
+from security.revocations import RedisRevocations, SessionRevocations
 from security.tokens import TokenService
 
 logger = logging.getLogger("portal")
@@ -28,6 +31,7 @@ class Services:
     settings: Settings
     db: Database
     tokens: TokenService
+    revocations: SessionRevocations
     storage: Storage
     search_directory: DirectorySnapshot
     audit_trail: AuditTrail
@@ -43,6 +47,28 @@ def phi_keyring(settings: Settings) -> phi.Keyring:
     return phi.Keyring.development()
 
 
+def session_revocations(settings: Settings, db: Database) -> SessionRevocations:
+    """The revocation list: shared through Redis when the limiter's storage is one."""
+    url = settings.shared_redis_url
+    shared = (
+        RedisRevocations.from_url(
+            url,
+            prefix=settings.rate_limit_key_prefix,
+            timeout=settings.session_revocation_timeout_seconds,
+        )
+        if url
+        else None
+    )
+    ttl = settings.jwt_expiration
+    return SessionRevocations(
+        ttl=ttl,
+        is_revoked_durably=lambda session_id: accounts.is_session_revoked(db, session_id),
+        recently_revoked=lambda: accounts.sessions_revoked_within(db, ttl, utcnow()),
+        shared=shared,
+        cache_seconds=settings.session_revocation_cache_seconds,
+    )
+
+
 def build_services(settings: Settings) -> Services:
     phi.use_keyring(phi_keyring(settings))
     passwords.allow_concurrent_hashes(settings.password_hash_concurrency)
@@ -56,9 +82,20 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         db=db,
         tokens=TokenService(settings.signing_secret, settings.jwt_expiration),
+        revocations=session_revocations(settings, db),
         storage=storage_from_settings(settings),
         search_directory=DirectorySnapshot(settings.search_directory_ttl_seconds),
         audit_trail=AuditTrail(db, append),
         outbox=OutboxPolicy.from_settings(settings),
         mailer=mailer_from_settings(settings),
     )
+
+
+def load_recent_revocations(services: Services) -> None:
+    """At a process's start: the sessions ended within the last access-token lifetime, known
+    before the first request (without Redis, a restarted process would forget them)."""
+    revocations = services.revocations
+    try:
+        revocations.resync(revocations.recently_revoked())
+    except Exception:  # the database is not up yet: Redis, or later asks, answer
+        logger.exception("could not load the recently ended sessions from the database")

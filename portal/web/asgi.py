@@ -1,7 +1,8 @@
 """ASGI entry point for servers: `uvicorn portal.web.asgi:app` (settings from the environment).
 
 Each worker process imports this module once: logging is configured here, per process, and
-the process's background tasks start: the audit sealer (stopped, with a last seal, when the
+the sessions ended in the last access-token lifetime are loaded, and the process's background
+tasks start: the audit sealer (stopped, with a last seal, when the
 process exits) and, with NOTIFICATION_WORKER=inline, an outbox worker.
 """
 
@@ -13,12 +14,14 @@ from models.audit.use_cases import seal_now
 from portal.runtime import build_services
 from portal.runtime.background import Sealer
 from portal.runtime.outbox import OutboxWorker
+from portal.runtime.services import load_recent_revocations
 from portal.web.app import create_app
 
 settings = load_settings()
 configure_logging(settings.log_level, json_format=settings.log_format == "json")
 services = build_services(settings)
 app = create_app(settings, services)
+load_recent_revocations(services)
 sealer = Sealer(lambda: seal_now(services.db), settings.audit_seal_interval_seconds).start()
 atexit.register(sealer.stop)
 if settings.notification_worker == "inline" and services.mailer is not None:

@@ -6,17 +6,33 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+
 from handlers import dependencies
 from kernel.errors import NotAuthenticated, NotFound
 from security.tokens import InvalidToken
 
+SESSION_ENDED = "Session has ended; please log in again"
 
-def bearer_info(token: str) -> dict[str, Any]:
-    """Claims of a valid access token; any defect is a 401 naming what is wrong."""
+
+async def bearer_info(token: str) -> dict[str, Any]:
+    """Claims of a valid access token of a session that has not ended; any defect is a 401
+    naming what is wrong.
+
+    Async, so that the revocation check's rare I/O (Redis, or the database while Redis is
+    down) runs in a worker thread instead of holding the event loop."""
+    current = dependencies.current()
     try:
-        claims = dependencies.current().tokens.decode_access_token(token)
+        claims = current.tokens.decode_access_token(token)
     except InvalidToken as exc:
         raise NotAuthenticated(str(exc)) from None
+    session_id = claims.get("sid")
+    if isinstance(session_id, str):
+        revoked = current.revocations.local_answer(session_id)
+        if revoked is None:
+            revoked = await run_in_threadpool(current.revocations.ask, session_id)
+        if revoked:
+            raise NotAuthenticated(SESSION_ENDED)
     return claims
 
 

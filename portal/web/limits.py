@@ -3,6 +3,7 @@
 - general: RATE_LIMIT_MAX_REQUESTS per RATE_LIMIT_WINDOW_MS for each user (each address when
   anonymous), shared by every operation;
 - login: RATE_LIMIT_AUTH_MAX per RATE_LIMIT_AUTH_WINDOW_MS per address and, separately, per email;
+- password change: the same numbers, per address and per user (each attempt checks a password);
 - bookings: RATE_LIMIT_BOOKING_MAX per RATE_LIMIT_BOOKING_WINDOW_MS per patient on
   createAppointment.
 
@@ -37,6 +38,7 @@ from portal.web.published_spec import SPEC_JSON_PATH, SPEC_YAML_PATH
 logger = logging.getLogger("portal.limits")
 
 LOGIN_OPERATION = "login"
+PASSWORD_OPERATION = "changePassword"
 BOOKING_OPERATION = "createAppointment"
 # The health check and the published spec (Swagger UI never reaches Flask).
 EXEMPT_PATHS = frozenset({"/health", SPEC_JSON_PATH, SPEC_YAML_PATH})
@@ -178,8 +180,8 @@ def storage_uri_for(url: str) -> str:
 
 
 def rate_limits(settings: Settings) -> list[str | Callable[[], str] | ApplicationLimit]:
-    """The three limits (general, login, bookings); each has its own scope, so their counters
-    never mix."""
+    """The limits (general, login, password change, bookings); each has its own scope, so their
+    counters never mix."""
     auth = _per(settings.rate_limit_auth_max, settings.rate_limit_auth_window_ms)
     return [
         ApplicationLimit(
@@ -195,6 +197,18 @@ def rate_limits(settings: Settings) -> list[str | Callable[[], str] | Applicatio
             key_function=login_email,
             scope="login-email",
             exempt_when=_only_for(LOGIN_OPERATION),
+        ),
+        ApplicationLimit(
+            auth,
+            key_function=client_ip,
+            scope="password-ip",
+            exempt_when=_only_for(PASSWORD_OPERATION),
+        ),
+        ApplicationLimit(
+            auth,
+            key_function=user_or_ip,
+            scope="password-user",
+            exempt_when=_only_for(PASSWORD_OPERATION),
         ),
         ApplicationLimit(
             _per(settings.rate_limit_booking_max, settings.rate_limit_booking_window_ms),

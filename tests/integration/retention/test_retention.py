@@ -31,6 +31,7 @@ def _token(user_id: str, *, expires: datetime, revoked: datetime | None = None) 
         expires_at=expires,
         revoked_at=revoked,
         created_at=expires - timedelta(days=7),
+        session_started_at=expires - timedelta(days=7),
     )
 
 

@@ -68,3 +68,29 @@ def test_no_more_hashes_run_at_once_than_allowed(slow_hasher: SlowHasher, bound:
     slow_hasher.most = 0
     run_at_once(lambda: passwords.hash_password("password"))
     assert slow_hasher.most == bound
+
+
+@pytest.mark.parametrize(
+    "new, problem",
+    [
+        ("short-pass1", "12 to 256 characters"),
+        ("x" * 257, "12 to 256 characters"),
+        ("portal-demo-2025", "differ from the current one"),
+        ("my-Patient1-password", "email name"),
+        ("abababababababab", "4 different characters"),
+    ],
+)
+def test_a_new_password_breaking_a_rule_is_refused_with_the_rule(new: str, problem: str) -> None:
+    problems = passwords.password_problems(
+        new, current="portal-demo-2025", email="patient1@example.com"
+    )
+    assert any(problem in text for text in problems), problems
+
+
+def test_a_long_new_password_passes() -> None:
+    assert (
+        passwords.password_problems(
+            "a-longer-passphrase-2026", current="portal-demo-2025", email="patient1@example.com"
+        )
+        == []
+    )

@@ -88,7 +88,9 @@ def test_rate_limit_defaults_are_the_plans():
     texts = [str(limit.limit_provider) for limit in limits.rate_limits(settings)]
     assert texts == [
         "100 per 900 second",
+        "5 per 900 second",  # login, per address and per email
         "5 per 900 second",
+        "5 per 900 second",  # password change, per address and per user
         "5 per 900 second",
         "10 per 3600 second",
     ]
@@ -110,7 +112,7 @@ def test_rate_limits_come_from_the_environment(monkeypatch):
         monkeypatch.setenv(name, value)
     settings = load_settings()
     texts = [str(limit.limit_provider) for limit in limits.rate_limits(settings)]
-    assert texts == ["7 per 60 second", "2 per 120 second", "2 per 120 second", "3 per 7200 second"]
+    assert texts == ["7 per 60 second"] + ["2 per 120 second"] * 4 + ["3 per 7200 second"]
     assert settings.rate_limit_storage_url == "redis://127.0.0.1:6379/1"
     assert settings.trusted_proxies == 2
 
@@ -127,3 +129,24 @@ def test_a_session_is_idle_only_after_its_access_token_expired_plus_the_timeout(
     assert policy.is_idle(token, issued + timedelta(minutes=30))
     never = SessionPolicy(policy.tokens, refresh_ttl=timedelta(days=7))
     assert not never.is_idle(token, issued + timedelta(days=6))
+
+
+def test_no_token_of_a_session_outlives_its_maximum_lifetime():
+    policy = SessionPolicy(
+        TokenService(SECRET, timedelta(minutes=15)),
+        refresh_ttl=timedelta(days=7),
+        max_lifetime=timedelta(hours=12),
+    )
+    started = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    end = started + timedelta(hours=12)
+    early = started + timedelta(hours=1)
+    assert policy.refresh_expiry(started, early) == end  # not 7 days
+    assert policy.access_expiry(started, early) == early + timedelta(minutes=15)
+    late = end - timedelta(minutes=5)
+    assert policy.access_expiry(started, late) == end  # 5 minutes, not 15
+    token = RefreshToken(created_at=late, session_started_at=started)
+    assert not policy.has_outlived(token, end - timedelta(seconds=1))
+    assert policy.has_outlived(token, end)
+    unbounded = SessionPolicy(policy.tokens, refresh_ttl=timedelta(days=7))
+    assert not unbounded.has_outlived(token, started + timedelta(days=6))
+    assert unbounded.refresh_expiry(started, late) == late + timedelta(days=7)

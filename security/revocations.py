@@ -1,0 +1,196 @@
+"""Ended sessions, for the bearer check: an access token of a revoked session stops at once.
+
+The database holds the durable record (a session's refresh tokens carry `revoked_at`); this
+module makes it fast to ask. Three places answer, nearest first:
+
+1. this process's set of sessions it knows to be revoked (it revoked them, or was told): no I/O;
+2. with a shared Redis, one key per revoked session whose TTL is the access-token lifetime
+   (an access token outlives its session's revocation by at most that): one EXISTS, unless a
+   "not revoked" answer of the last `cache_seconds` is still fresh;
+3. the database, while Redis does not answer within `timeout` (retried after
+   `retry_after_seconds`); when the database fails too, the error propagates and the request
+   fails: the check never lets a token through unasked.
+
+Without Redis, only (1) runs: exact for one server process, which is the default.
+docs/security.md states the rule and its cost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+import redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("portal.sessions")
+
+# Past this many "not revoked" answers, the cache starts again empty (bounded memory).
+MAX_CACHED_ANSWERS = 100_000
+
+
+class SharedRevocations(Protocol):
+    """The store every worker shares (Redis)."""
+
+    def add(self, session_ids: Iterable[str], ttl: timedelta) -> None: ...
+    def contains(self, session_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class RedisRevocations:
+    """Revoked sessions as `<prefix>:revoked-session:<id>` keys that expire on their own."""
+
+    client: redis.Redis
+    prefix: str
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str, timeout: float) -> RedisRevocations:
+        client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
+        )
+        return cls(client, prefix)
+
+    def key(self, session_id: str) -> str:
+        return f"{self.prefix}:revoked-session:{session_id}"
+
+    def add(self, session_ids: Iterable[str], ttl: timedelta) -> None:
+        seconds = max(1, int(ttl.total_seconds()) + 1)
+        pipeline = self.client.pipeline(transaction=False)
+        for session_id in session_ids:
+            pipeline.set(self.key(session_id), b"1", ex=seconds)
+        pipeline.execute()
+
+    def contains(self, session_id: str) -> bool:
+        return bool(self.client.exists(self.key(session_id)))
+
+
+@dataclass
+class SessionRevocations:
+    """What every worker knows of revoked sessions, and where it asks for the rest."""
+
+    ttl: timedelta  # the access-token lifetime
+    is_revoked_durably: Callable[[str], bool]
+    # Sessions the database has revoked within the last `ttl` (to refill Redis after an outage).
+    recently_revoked: Callable[[], Iterable[str]] = lambda: ()
+    shared: SharedRevocations | None = None
+    cache_seconds: float = 0.0
+    retry_after_seconds: float = 5.0
+    clock: Callable[[], float] = time.monotonic
+    _revoked: dict[str, float] = field(default_factory=dict)  # id -> when to forget it
+    _not_revoked: dict[str, float] = field(default_factory=dict)  # id -> until when to trust
+    _shared_down_until: float = 0.0
+    _shared_failing: bool = False  # since its last failure, Redis has not answered yet
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def revoke(self, session_ids: Iterable[str]) -> None:
+        """Record revocations the database has committed, here and in the shared store."""
+        ids = [session_id for session_id in session_ids if session_id]
+        if not ids:
+            return
+        self.remember(ids)
+        if self.shared is None:
+            return
+        try:
+            self.shared.add(ids, self.ttl)
+        except RedisError as exc:
+            # The other workers find it in the database while Redis is down; `resync` puts
+            # it into Redis when it is back.
+            self._shared_failed(exc)
+
+    def remember(self, session_ids: Iterable[str]) -> None:
+        """Know these sessions as revoked in this process only (startup, resync)."""
+        forget_at = self.clock() + self.ttl.total_seconds()
+        with self._lock:
+            for session_id in session_ids:
+                self._revoked[session_id] = forget_at
+                self._not_revoked.pop(session_id, None)
+
+    def local_answer(self, session_id: str) -> bool | None:
+        """True or False when this process can tell without I/O, None when it must ask."""
+        now = self.clock()
+        with self._lock:
+            forget_at = self._revoked.get(session_id)
+            if forget_at is not None:
+                if now < forget_at:
+                    return True
+                del self._revoked[session_id]
+            if self.shared is None:
+                return False
+            trusted_until = self._not_revoked.get(session_id)
+            if trusted_until is not None and now < trusted_until:
+                return False
+        return None
+
+    def ask(self, session_id: str) -> bool:
+        """Ask the shared store (or the database while it is down), and remember the answer."""
+        revoked = self._ask_shared(session_id)
+        if revoked is None:
+            revoked = self.is_revoked_durably(session_id)
+        if revoked:
+            self.remember([session_id])
+        elif self.cache_seconds > 0:
+            with self._lock:
+                if len(self._not_revoked) >= MAX_CACHED_ANSWERS:
+                    self._not_revoked.clear()
+                self._not_revoked[session_id] = self.clock() + self.cache_seconds
+        return revoked
+
+    def is_revoked(self, session_id: str) -> bool:
+        answer = self.local_answer(session_id)
+        return self.ask(session_id) if answer is None else answer
+
+    def resync(self, recent: Iterable[str]) -> None:
+        """Put revocations the database has (of the last access-token lifetime) back into the
+        shared store: after Redis was away, or at start."""
+        ids = list(recent)
+        self.remember(ids)
+        if self.shared is not None and ids:
+            try:
+                self.shared.add(ids, self.ttl)
+            except RedisError as exc:
+                self._shared_failed(exc)
+
+    @property
+    def shared_is_down(self) -> bool:
+        return self.clock() < self._shared_down_until
+
+    def _ask_shared(self, session_id: str) -> bool | None:
+        if self.shared is None or self.shared_is_down:
+            return None
+        try:
+            revoked = self.shared.contains(session_id)
+            if self._shared_failing:
+                self._refill_shared()
+            return revoked
+        except RedisError as exc:
+            self._shared_failed(exc)
+            return None
+
+    def _refill_shared(self) -> None:
+        """Revocations made while Redis was away (in any process) are only in the database."""
+        self._shared_failing = False
+        try:
+            self.resync(self.recently_revoked())
+        except Exception:  # the database is away too: try again at the next answer
+            self._shared_failing = True
+            logger.exception("session revocations: could not refill Redis from the database")
+            return
+        logger.warning("session revocations: Redis answers again")
+
+    def _shared_failed(self, exc: Exception) -> None:
+        """One warning per outage; until `retry_after_seconds` from now, the database answers."""
+        with self._lock:
+            first = not self._shared_failing
+            self._shared_failing = True
+            self._shared_down_until = self.clock() + self.retry_after_seconds
+        if first:
+            logger.warning(
+                "session revocations: Redis does not answer (%s); the database answers until "
+                "it does",
+                exc,
+            )
