@@ -118,6 +118,17 @@ class Settings(BaseSettings):
     storage_path: str = "var/storage"
     storage_encryption_key: str | None = None
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    # Bounds on what any request may make the server read (portal/web/input_limits.py): the
+    # body of every operation that is not an upload, the query string, all headers together.
+    max_json_body_bytes: int = Field(64 * 1024, ge=1024)
+    max_query_string_bytes: int = Field(8 * 1024, ge=256)
+    max_header_bytes: int = Field(32 * 1024, ge=1024)
+    # A `.part` file (an upload being written) untouched this long belongs to a process that died.
+    stale_upload_seconds: float = Field(3600, gt=0)
+    # How long `portal serve` keeps an idle keep-alive connection open: longer than clients and
+    # load balancers keep theirs (60 s on AWS ALB, nginx), so the server never closes one under
+    # them as they reuse it.
+    keep_alive_seconds: float = Field(75, gt=0, le=3600)
     aws_region: str = "us-east-1"
     aws_s3_bucket: str = "healthcare-medical-records"
     aws_endpoint_url: str | None = None

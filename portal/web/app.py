@@ -24,9 +24,10 @@ from portal.web import errors, limits, published_spec, swagger_ui
 from portal.web.audit import AuditingResolver
 from portal.web.cors import PortalCorsMiddleware
 from portal.web.csrf import CsrfMiddleware
+from portal.web.input_limits import BodyLimitMiddleware, HeadLimitsMiddleware, upload_operations
 from portal.web.middleware import ConcretePathsFirst, RequestContextMiddleware
 from portal.web.request_log import RequestObservationMiddleware
-from portal.web.uploads import BodyLimitMiddleware, with_streaming_uploads
+from portal.web.uploads import with_streaming_uploads
 from portal.web.validation import VALIDATOR_MAP
 
 logger = logging.getLogger("portal")
@@ -91,9 +92,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.app.before_request(_only_routed_requests)
     app.add_middleware(
+        HeadLimitsMiddleware,
+        position=MiddlewarePosition.BEFORE_ROUTING,
+        max_query_bytes=settings.max_query_string_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
+    app.add_middleware(
         BodyLimitMiddleware,
         position=MiddlewarePosition.BEFORE_VALIDATION,
         max_upload_bytes=settings.max_upload_bytes,
+        max_json_body_bytes=settings.max_json_body_bytes,
+        upload_operations=upload_operations(spec_paths),
     )
     app.add_middleware(
         RequestContextMiddleware,

@@ -47,9 +47,11 @@ CODE_BY_STATUS = {
     405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",
     415: "UNSUPPORTED_MEDIA_TYPE",
     422: "UNPROCESSABLE_ENTITY",
     429: "RATE_LIMIT_EXCEEDED",
+    431: "HEADERS_TOO_LARGE",
     500: "INTERNAL_SERVER_ERROR",
     501: "NOT_IMPLEMENTED",
     503: "SERVICE_UNAVAILABLE",
@@ -63,13 +65,19 @@ DEFAULT_MESSAGE = {
     405: "Method not allowed",
     409: "Resource conflict",
     413: "Request body too large",
+    414: "Query string too long",
     415: "Unsupported media type",
     422: "The request cannot be processed",
     429: "Too many requests, please try again later",
+    431: "Request headers too large",
     500: "An unexpected error occurred",
     501: "Not implemented yet",
     503: "Service temporarily unavailable",
 }
+
+# An error body lists at most this many details, then how many it left out (`omittedDetails`): a
+# body with thousands of bad fields must not cost thousands of lines to describe.
+MAX_ERROR_DETAILS = 20
 
 # Each kind of domain error, and the status that says it in HTTP (the first match wins).
 STATUS_BY_KIND: tuple[tuple[type[DomainError], int], ...] = (
@@ -116,7 +124,10 @@ def error_body(
         "message": message or DEFAULT_MESSAGE.get(status, DEFAULT_MESSAGE[500]),
     }
     if details:
-        error["details"] = [{"field": d.field, "message": d.message} for d in details]
+        shown = details[:MAX_ERROR_DETAILS]
+        error["details"] = [{"field": d.field, "message": d.message} for d in shown]
+        if len(details) > len(shown):
+            error["omittedDetails"] = len(details) - len(shown)
     error["timestamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     error["path"] = path
     if request_id:
@@ -219,6 +230,8 @@ def http_exception_handler(
     def http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
         status = exc.status_code
         message = {404: "No such endpoint", 405: "Method not allowed"}.get(status)
+        if status in (414, 431):  # portal.web.input_limits says which limit
+            message = exc.detail
         headers = dict(exc.headers or {})
         if status == 405:
             path = request.url.path

@@ -5,9 +5,9 @@ connexion 3's own multipart validator keeps every received message in a list (th
 RAM) and spools file parts to temporary files, then replays the list to Flask, which parses the
 body a second time. Two changes make uploads stream:
 
-- `BodyLimitMiddleware` (ASGI, before validation) answers 413 from `Content-Length` before
-  reading anything, and counts the bytes as they arrive, stopping at the limit, for bodies sent
-  without a length (chunked) or with a false one.
+- `portal.web.input_limits.BodyLimitMiddleware` (ASGI, before validation) answers 413 from
+  `Content-Length` before reading anything, and counts the bytes as they arrive, stopping at the
+  limit, for bodies sent without a length (chunked) or with a false one.
 - `StreamingMultipartValidator` checks the form's shape (the spec's required and allowed fields)
   with a parser that only counts file bytes (413 as soon as a file passes MAX_UPLOAD_BYTES),
   and spools the raw body to a temporary file (1 MiB in memory at most) to replay it to Flask,
@@ -21,58 +21,40 @@ import typing as t
 
 from connexion.datastructures import MediaTypeDict
 from connexion.validators import MultiPartFormDataValidator
+from python_multipart.multipart import parse_options_header
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from handlers import dependencies
-from kernel.errors import FieldError, TooLarge
+from kernel.errors import FieldError
+from portal.web.input_limits import too_large
 from portal.web.validation import RequestValidationProblem, field_errors
 
-# Room for the multipart framing (boundaries, part headers) around a file of the maximum size.
-MULTIPART_OVERHEAD = 64 * 1024
 SPOOL_IN_MEMORY = 1024 * 1024
 REPLAY_CHUNK = 64 * 1024
 
 
-def too_large(limit: int) -> TooLarge:
-    return TooLarge(f"The file exceeds the maximum upload size of {limit} bytes")
-
-
-class BodyLimitMiddleware:
-    """413 for any request body larger than MAX_UPLOAD_BYTES plus multipart framing."""
-
-    def __init__(self, app: ASGIApp, max_upload_bytes: int) -> None:
-        self.app = app
-        self.max_upload_bytes = max_upload_bytes
-        self.max_body = max_upload_bytes + MULTIPART_OVERHEAD
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            raise too_large(self.max_upload_bytes)
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_body:
-                raise too_large(self.max_upload_bytes)
-            return message
-
-        await self.app(scope, counting_receive, send)
-
-
 class _CountingMultiPartParser(MultiPartParser):
-    """Starlette's parser, except that file contents are counted and dropped, not stored."""
+    """Starlette's parser, except that file contents are counted and dropped, not stored, and
+    that part names and file names must be UTF-8 (Starlette would read other bytes as Latin-1,
+    Flask's parser, which reads the body again for the handler, would drop the part)."""
 
     def __init__(self, *args: t.Any, max_file_bytes: int, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_file_bytes = max_file_bytes
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._current_part.content_disposition)
+        for option in (b"name", b"filename"):
+            try:
+                options.get(option, b"").decode("utf-8")
+            except UnicodeDecodeError:
+                field = options[b"name"].decode("utf-8", "replace") if option != b"name" else "body"
+                raise RequestValidationProblem(
+                    [FieldError(field, f"must have a UTF-8 {option.decode()}")]
+                ) from None
+        super().on_headers_finished()
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         upload = self._current_part.file
@@ -102,14 +84,29 @@ class StreamingMultipartValidator(MultiPartFormDataValidator):
         data: dict[str, t.Any] = {}
         for name in form:
             values = form.getlist(name)
-            # A file stands in as "" (its schema is a binary string); repeats as a list, so
-            # the schema's single-value rule rejects them.
-            shown = ["" if isinstance(v, UploadFile) else v for v in values]
-            data[name] = shown[0] if len(shown) == 1 else shown
+            data[name] = values[0] if len(values) == 1 else values
         return data
 
+    def _file_fields(self) -> set[str]:
+        """The form's fields the spec declares as files (`format: binary`)."""
+        properties: dict[str, t.Any] = self._schema.get("properties", {})
+        return {name for name, schema in properties.items() if schema.get("format") == "binary"}
+
     def _validate(self, body: t.Any) -> None:
-        details = field_errors(self._validator.iter_errors(body))
+        files = self._file_fields()
+        # A file field sent as a plain part (no filename) is no file: Flask would not pass it on.
+        details = [
+            FieldError(name, "must be a file (a part with a filename)")
+            for name, value in body.items()
+            if name in files and not isinstance(value, UploadFile | list)
+        ]
+        # A file stands in as "" (its schema is a binary string); repeats as a list, so the
+        # schema's single-value rule rejects them.
+        body = {name: _shown(value) for name, value in body.items()}
+        named = {d.field for d in details}
+        details += [
+            d for d in field_errors(self._validator.iter_errors(body)) if d.field not in named
+        ]
         if self._strict_validation:
             allowed = set(self._schema.get("properties", {}))
             named = {d.field for d in details}
@@ -123,7 +120,8 @@ class StreamingMultipartValidator(MultiPartFormDataValidator):
 
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
         headers = Headers(scope=scope)
-        if not int(headers.get("content-length") or 0) and "chunked" not in headers.get(
+        declared = headers.get("content-length", "")
+        if not (declared.isdigit() and int(declared)) and "chunked" not in headers.get(
             "transfer-encoding", ""
         ):
             raise RequestValidationProblem([FieldError("file", "is required")])
@@ -144,8 +142,15 @@ class StreamingMultipartValidator(MultiPartFormDataValidator):
         except BaseException:
             spool.close()
             raise
+        size = _size(spool)
         spool.seek(0)
-        return _replay(spool, receive), scope
+        return _replay(spool, receive), _with_length(scope, size)
+
+
+def _shown(value: t.Any) -> t.Any:
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return "" if isinstance(value, UploadFile) else value
 
 
 def _replay(spool: t.IO[bytes], receive: Receive) -> Receive:
@@ -164,6 +169,17 @@ def _replay(spool: t.IO[bytes], receive: Receive) -> Receive:
         return {"type": "http.request", "body": chunk, "more_body": more}
 
     return receive_
+
+
+def _with_length(scope: Scope, length: int) -> Scope:
+    """The scope with the spooled body's length, transfer coding gone: Flask reads a body only up
+    to its Content-Length, so a chunked upload would otherwise reach the handler empty."""
+    headers = [
+        (name, value)
+        for name, value in scope["headers"]
+        if name.lower() not in (b"content-length", b"transfer-encoding")
+    ]
+    return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
 
 
 def _size(spool: t.IO[bytes]) -> int:

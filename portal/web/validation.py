@@ -8,6 +8,7 @@ sent it (`reason`, `provider.id`, `startDate`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -26,6 +27,12 @@ from connexion.validators import (
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
 
 from kernel.errors import FieldError
+
+# How deep a JSON body may nest: the spec's deepest body is a few levels; every layer that walks
+# a document (the parser, jsonschema, the handlers) recurses once per level.
+MAX_JSON_DEPTH = 32
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_TEXT = "must be valid Unicode text (it holds a lone surrogate)"
 
 # Draft 4's checker knows neither `date` nor `uuid`; the spec relies on both.
 FORMAT_CHECKER = FormatChecker()
@@ -117,6 +124,37 @@ def field_errors(errors: Iterable[ValidationError], prefix: str = "") -> list[Fi
     return list(found.values())
 
 
+def _too_deep() -> FieldError:
+    return FieldError("body", f"must not nest more than {MAX_JSON_DEPTH} levels deep")
+
+
+def _shown_name(name: str) -> str:
+    """A field name as an error may repeat it: lone surrogates written as escapes."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def unsafe_json_values(document: Any) -> list[FieldError]:
+    """What no schema can say of a parsed JSON document: nesting deeper than MAX_JSON_DEPTH,
+    and strings (values or names) holding a lone surrogate (`"\\ud800"` is valid JSON but no
+    text: it cannot be encoded, stored, hashed or logged), each named as the client sent it."""
+    found: list[FieldError] = []
+    pending: list[tuple[Any, tuple[str, ...], int]] = [(document, (), 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                return [_too_deep()]
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                name = _shown_name(str(key))
+                if isinstance(key, str) and _LONE_SURROGATE.search(key):
+                    found.append(FieldError(_join([*path, name]), _NOT_TEXT))
+                pending.append((item, (*path, name), depth + 1))
+        elif isinstance(value, str) and _LONE_SURROGATE.search(value):
+            found.append(FieldError(_join(path) or "body", _NOT_TEXT))
+    return sorted(set(found), key=lambda error: error.field)
+
+
 class CollectingJSONBodyValidator(JSONRequestBodyValidator):
     @property
     def _validator(self) -> Draft4Validator:
@@ -127,11 +165,18 @@ class CollectingJSONBodyValidator(JSONRequestBodyValidator):
         if not body:
             return None
         try:
-            return json.loads(body.decode(self._encoding))
+            parsed = json.loads(body.decode(self._encoding))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise RequestValidationProblem(
                 [FieldError("body", f"must be valid JSON ({exc})")]
             ) from None
+        except RecursionError:
+            # deeper than the parser recurses: far deeper than the limit
+            raise RequestValidationProblem([_too_deep()]) from None
+        details = unsafe_json_values(parsed)
+        if details:
+            raise RequestValidationProblem(details)
+        return parsed
 
     def _validate(self, body: Any) -> None:
         if body is None and not self._nullable:
