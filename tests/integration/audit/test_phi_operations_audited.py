@@ -13,6 +13,7 @@ import pytest
 
 from kernel.clock import utcnow
 from portal.runtime import Services
+from tests.conftest import DEMO_PASSWORD
 from tests.support.audit import audit_entries
 from tests.support.spec import phi_operations
 
@@ -68,6 +69,11 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "revokeConsent": ("patient1@example.com", {}),
     "listAuditLogs": ("admin@example.com", {}),
     "listNotifications": ("admin@example.com", {}),
+    # Not a PHI tag (auth), so not walked today; here for when the walk covers every x-audit.
+    "changePassword": (
+        "patient1@example.com",
+        {"json": {"currentPassword": DEMO_PASSWORD, "newPassword": "a-longer-passphrase-2026"}},
+    ),
 }
 
 OPERATIONS = [
