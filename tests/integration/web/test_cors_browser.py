@@ -152,10 +152,9 @@ def page_server(page: str) -> Iterator[int]:
         server.server_close()
 
 
-def run_page_in_chromium(chromium: str, origin: str, page_port: int, profile: Path) -> dict:
-    """Load `origin`/ in headless Chromium (mapped to the page server); the page's findings."""
-    host_port = origin.removeprefix("http://")
-    completed = subprocess.run(
+def dump_dom(chromium: str, url: str, profile: Path, *flags: str) -> subprocess.CompletedProcess:
+    """Load `url` in headless Chromium and print its DOM once the page's requests finished."""
+    return subprocess.run(
         [
             chromium,
             "--headless",
@@ -164,18 +163,25 @@ def run_page_in_chromium(chromium: str, origin: str, page_port: int, profile: Pa
             "--disable-dev-shm-usage",
             "--no-first-run",
             f"--user-data-dir={profile}",
-            f"--host-rules=MAP {host_port} 127.0.0.1:{page_port}",
+            *flags,
             # Virtual time stands still while fetches are pending, so the DOM is dumped only
             # after the page's requests finished.
             "--virtual-time-budget=20000",
             "--dump-dom",
-            f"{origin}/",
+            url,
         ],
         capture_output=True,
         text=True,
         timeout=BROWSER_TIMEOUT_SECONDS,
         check=False,
     )
+
+
+def run_page_in_chromium(chromium: str, origin: str, page_port: int, profile: Path) -> dict:
+    """Load `origin`/ in headless Chromium (mapped to the page server); the page's findings."""
+    host_port = origin.removeprefix("http://")
+    rule = f"--host-rules=MAP {host_port} 127.0.0.1:{page_port}"
+    completed = dump_dom(chromium, f"{origin}/", profile, rule)
     match = re.search(r'<pre id="result">(.*?)</pre>', completed.stdout, re.S)
     assert match, (
         f"no result in the page (chromium exit {completed.returncode}): {completed.stderr[-2000:]}"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from portal.web.swagger_ui import TEMPLATE_DIR
-from tests.integration.web.test_cors_browser import chromium_or_skip
+from tests.integration.web.test_cors_browser import chromium_or_skip, dump_dom
 from tests.support.servers import running_server, server_env
 from tests.support.spec import resolved
 
@@ -98,24 +98,7 @@ def test_a_refused_token_request_leaves_the_write_to_the_api():
 def test_swagger_ui_renders_the_operations_in_a_real_browser(app, backend, tmp_path: Path):
     chromium = chromium_or_skip()
     with running_server(server_env(backend.url)) as url:
-        completed = subprocess.run(
-            [
-                chromium,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--no-first-run",
-                f"--user-data-dir={tmp_path}",
-                "--virtual-time-budget=20000",
-                "--dump-dom",
-                f"{url}/api/ui/",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-        )
+        completed = dump_dom(chromium, f"{url}/api/ui/", tmp_path)
     dom = completed.stdout
     assert 'class="swagger-ui' in dom, completed.stderr[-2000:]
     assert "opblock" in dom and "/api/appointments/search-providers" in dom
