@@ -11,17 +11,12 @@ from adapters import metrics
 from handlers import dependencies
 from handlers.wire import appointments as wire
 from handlers.wire.formats import page_headers, pagination
-from kernel.clock import Clock
 from kernel.errors import Conflict, DomainError
 from models.appointments import use_cases
 from models.appointments.queries.appointments import AppointmentFilters
 from models.appointments.rules.slots import parse_time_of_day
 from models.appointments.use_cases import BookingRequest
 from security.identity import Identity
-
-
-def _clock() -> Clock:
-    return Clock.at_clinic(dependencies.current().settings.clinic_zone)
 
 
 def list_appointments(
@@ -74,7 +69,7 @@ def create_appointment(
             current.db,
             Identity.from_token_info(token_info),
             request,
-            _clock(),
+            dependencies.clinic_clock(),
             current.settings.virtual_meeting_base_url,
             current.outbox,
         )
@@ -97,7 +92,7 @@ def reschedule_appointment(
         date.fromisoformat(body["date"]),
         parse_time_of_day(body["time"]),
         body.get("reason"),
-        _clock(),
+        dependencies.clinic_clock(),
         current.outbox,
     )
     return wire.booked(appointment), 200
@@ -112,7 +107,7 @@ def cancel_appointment(
         Identity.from_token_info(token_info),
         id_,
         body["reason"],
-        _clock(),
+        dependencies.clinic_clock(),
         current.outbox,
     )
     return wire.cancelled(appointment), 200
@@ -121,7 +116,11 @@ def cancel_appointment(
 def get_appointment_calendar(id_: str, token_info: dict[str, Any]) -> flask.Response:
     current = dependencies.current()
     invitation = use_cases.calendar(
-        current.db, Identity.from_token_info(token_info), id_, _clock(), current.outbox
+        current.db,
+        Identity.from_token_info(token_info),
+        id_,
+        dependencies.clinic_clock(),
+        current.outbox,
     )
     return flask.Response(
         invitation,

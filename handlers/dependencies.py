@@ -11,6 +11,7 @@ from contextvars import ContextVar, Token
 from typing import Protocol
 
 from adapters.storage import Storage
+from kernel.clock import Clock
 from kernel.database import Database
 from kernel.settings import Settings
 from models.notifications.use_cases import OutboxPolicy
@@ -48,6 +49,11 @@ def current() -> Dependencies:
         return _current.get()
     except LookupError:
         raise RuntimeError("no portal app is handling a request in this context") from None
+
+
+def clinic_clock() -> Clock:
+    """Now, with the clinic's time zone: what every date rule of a request is given."""
+    return Clock.at_clinic(current().settings.clinic_zone)
 
 
 def activate(dependencies: Dependencies) -> Token[Dependencies]:

@@ -10,7 +10,6 @@ import flask
 from handlers import dependencies
 from handlers.wire import records as wire
 from handlers.wire.formats import content_disposition, page_headers, pagination
-from kernel.clock import utcnow
 from models.records import use_cases
 from models.records.queries import RecordFilter
 from security.identity import Identity
@@ -85,7 +84,7 @@ def create_medical_record(
     )
     current = dependencies.current()
     row = use_cases.write_record(
-        current.db, Identity.from_token_info(token_info), new, _clinic_today()
+        current.db, Identity.from_token_info(token_info), new, dependencies.clinic_clock()
     )
     headers = {"Location": f"/api/medical-records/{row.record.id}/versions"}
     return wire.record(row), 201, headers
@@ -107,8 +106,7 @@ def amend_medical_record(
         Identity.from_token_info(token_info),
         record_id,
         amendment,
-        _clinic_today(),
-        utcnow(),
+        dependencies.clinic_clock(),
     )
     return wire.record(row), 200
 
@@ -121,7 +119,3 @@ def list_medical_record_versions(
     )
     body = {"current": wire.record(row), "previous": [wire.version(v, a) for v, a in versions]}
     return body, 200
-
-
-def _clinic_today() -> date:
-    return utcnow().astimezone(dependencies.current().settings.clinic_zone).date()

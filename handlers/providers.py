@@ -12,7 +12,6 @@ from adapters import metrics
 from handlers import dependencies
 from handlers.wire import providers as wire
 from handlers.wire.formats import etag_matches, strong_etag
-from kernel.clock import Clock
 from models.appointments import use_cases as appointments
 from models.appointments.rules.slots import format_time_of_day
 from models.providers.queries import SearchFilters
@@ -53,7 +52,7 @@ def search_providers(body: dict[str, Any] | bytes | None = None) -> flask.Respon
         filters_from(body),
         page=body.get("page", 1),
         limit=body.get("limit", 20),
-        clock=Clock.at_clinic(current.settings.clinic_zone),
+        clock=dependencies.clinic_clock(),
     )
     metrics.record_search_results(found.total)
     payload = {"data": [wire.provider(card) for card in found.providers], "total": found.total}
@@ -69,7 +68,7 @@ def get_available_slots(
         provider_id,
         dt.date.fromisoformat(date),
         duration,
-        Clock.at_clinic(current.settings.clinic_zone),
+        dependencies.clinic_clock(),
     )
     payload = {
         "date": date,

@@ -10,17 +10,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import BinaryIO, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from adapters.storage import CHUNK_SIZE, Storage, new_storage_key
+from kernel.clock import Clock
 from kernel.database import Database, reads, writes
 from kernel.errors import InvalidInput
 from models.accounts.tables import User
 from models.appointments.queries.availability import in_care_of
+from models.appointments.rules.slots import clinic_today
 from models.appointments.tables import Appointment
 from models.base import new_id
 from models.records import queries
@@ -34,6 +36,7 @@ from models.records.errors import (
 )
 from models.records.queries import RecordFilter, RecordRow
 from models.records.rules import (
+    AMENDABLE,
     SNIFF_BYTES,
     FileTypeRefused,
     amended_fields,
@@ -214,10 +217,10 @@ class NewRecord:
 
 
 @writes
-def write_record(session: Session, identity: Identity, new: NewRecord, today: date) -> RecordRow:
+def write_record(session: Session, identity: Identity, new: NewRecord, clock: Clock) -> RecordRow:
     """Record what happened at a visit (or about it); the patient sees it as new."""
     require_record_author(identity)
-    if refusal := record_date_refusal(new.day, today):
+    if refusal := record_date_refusal(new.day, clinic_today(clock.now, clock.zone)):
         raise InvalidInput.field("date", refusal)
     # Care first: a doctor learns nothing about patients outside it, not even that they exist.
     if not in_care_of(session, identity.user_id, new.patient_id):
@@ -267,8 +270,7 @@ def amend_record(
     identity: Identity,
     record_id: str,
     amendment: Amendment,
-    today: date,
-    now: datetime,
+    clock: Clock,
 ) -> RecordRow:
     """Correct a record without losing what it said: the current version is kept, readable,
     and the record becomes its next version, new again to the patient."""
@@ -280,17 +282,12 @@ def amend_record(
     require_own_record(identity, record.provider_id)
     if amendment.expected_version not in (None, record.version):
         raise RecordChanged(record.version)
-    current = {
-        "type": record.type,
-        "title": record.title,
-        "date": record.date,
-        "description": record.description,
-    }
+    current = {name: getattr(record, name) for name in AMENDABLE}
     changes = amended_fields(current, amendment.changes)
     if not changes:
         raise InvalidInput.field("body", "changes nothing: give a field a new value")
     if isinstance(day := changes.get("date"), date) and (
-        refusal := record_date_refusal(day, today)
+        refusal := record_date_refusal(day, clinic_today(clock.now, clock.zone))
     ):
         raise InvalidInput.field("date", refusal)
     session.add(
@@ -299,7 +296,7 @@ def amend_record(
             version=record.version,
             written_at=record.updated_at,
             amended_by=identity.user_id,
-            amended_at=now,
+            amended_at=clock.now,
             amendment_reason=amendment.reason,
             **current,
         )

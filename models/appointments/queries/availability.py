@@ -292,17 +292,8 @@ def has_seen(session: Session, patient_id: str, provider_id: str) -> bool:
 
 def in_care_of(session: Session, provider_id: str, patient_id: str) -> bool:
     """Is the patient in the provider's care (a non-cancelled appointment with them)?"""
-    return bool(
-        session.scalar(
-            sa.select(
-                sa.exists().where(
-                    Appointment.provider_id == provider_id,
-                    Appointment.patient_id == patient_id,
-                    live_bookings(),
-                )
-            )
-        )
-    )
+    their_patients = patients_in_care_of(provider_id).where(Appointment.patient_id == patient_id)
+    return bool(session.scalar(sa.select(their_patients.exists())))
 
 
 def patients_in_care_of(provider_id: str) -> sa.Select[str]:
