@@ -16,6 +16,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 current_request_id: ContextVar[str | None] = ContextVar("portal_request_id", default=None)
+# What the layers below note for the request's one log line (the error an answer carries),
+# a dict shared by the contexts copied from the request's (Flask's worker thread included).
+current_request_notes: ContextVar[dict[str, Any] | None] = ContextVar(
+    "portal_request_notes", default=None
+)
+
+
+def note_on_request_line(**fields: Any) -> None:
+    """Add fields to the current request's log line (nothing outside a request)."""
+    notes = current_request_notes.get()
+    if notes is not None:
+        notes.update(fields)
 
 
 NO_REQUEST_ID = "-"  # the request id of records logged outside a request
@@ -70,6 +82,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, separators=(",", ":"))
 
 
+QUIET_PER_REQUEST_LOGGERS = ("connexion", "flask-limiter", "flask_limiter")
+
+
 def configure_logging(level: str = "info", *, json_format: bool = True) -> None:
     """Route the root logger (and uvicorn's) to stderr in JSON; called once per process."""
     install_request_id_logging()  # the text format below names %(request_id)s
@@ -83,8 +98,16 @@ def configure_logging(level: str = "info", *, json_format: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         # uvicorn installs its own text handlers; let its records reach ours instead.
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers[:] = []
         uvicorn_logger.propagate = True
+    # One line per request, ours (portal.request): uvicorn's access line would repeat it with
+    # the query string, and the libraries' per-request notes (connexion's "No auth provided",
+    # flask-limiter's breaches) are fields of that line.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
+    for name in QUIET_PER_REQUEST_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

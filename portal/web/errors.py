@@ -19,6 +19,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
 
+from adapters.logs import note_on_request_line
 from kernel.errors import (
     Conflict,
     DomainError,
@@ -170,8 +171,8 @@ def _response(
 def _log(status: int, path: str, message: str) -> None:
     if status >= 500:
         logger.error("%s %s", path, message)
-    else:
-        logger.info("%s answered %s: %s", path, status, message)
+    else:  # a refusal is not an event of its own: the request's one line says why
+        note_on_request_line(error=message)
 
 
 def domain_error(request: ConnexionRequest, exc: DomainError) -> ConnexionResponse:

@@ -1,5 +1,9 @@
 """Per-request observation: one JSON log line and the request metrics for every HTTP request.
 
+The line carries what the layers below noted (`adapters.logs.note_on_request_line`: the
+error an answer gives); a 401 is logged as a warning with the client's address, the
+authentication-failure record.
+
 Sits just inside `RequestContextMiddleware` (so the request id is settled) and outside
 connexion's exception, routing and security layers, whose results it reads from the ASGI
 scope after the response: the operationId the router matched and the token's user id.
@@ -14,10 +18,10 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters import metrics
+from adapters.logs import current_request_notes
 from portal.web.middleware import operation_id_of, request_id_of
 
 logger = logging.getLogger("portal.request")
-auth_logger = logging.getLogger("portal.auth")
 
 
 def user_of(scope: Scope) -> str | None:
@@ -52,6 +56,8 @@ class RequestObservationMiddleware:
         # the copy shares it and we read the results. (Test clients create it; uvicorn doesn't.)
         scope.setdefault("extensions", {})
         started = time.perf_counter()
+        notes: dict[str, Any] = {}
+        notes_token = current_request_notes.set(notes)
         status = 500  # if the app raises before answering, the server answers 500
         recorded = False
 
@@ -63,28 +69,25 @@ class RequestObservationMiddleware:
                 # Recorded before the last byte leaves: a client that has its answer finds
                 # the request already counted in /metrics, whichever worker it asks.
                 recorded = True
-                self._record(scope, status, time.perf_counter() - started)
+                self._record(scope, status, time.perf_counter() - started, notes)
             await send(message)
 
         try:
             await self.app(scope, receive, observe)
         finally:
+            current_request_notes.reset(notes_token)
             if not recorded:
-                self._record(scope, status, time.perf_counter() - started)
+                self._record(scope, status, time.perf_counter() - started, notes)
 
     @staticmethod
-    def _record(scope: Scope, status: int, seconds: float) -> None:
-        fields = request_fields(scope, status, seconds)
+    def _record(scope: Scope, status: int, seconds: float, notes: dict[str, Any]) -> None:
+        fields = {**request_fields(scope, status, seconds), **notes}
         metrics.record_request(fields["operationId"], scope.get("method", ""), status, seconds)
-        logger.log(logging.ERROR if status >= 500 else logging.INFO, "request", extra=fields)
-        if status == 401:
+        level = logging.INFO
+        if status == 401:  # an authentication failure: who tried, from where (never the email)
             client = scope.get("client")
-            auth_logger.warning(
-                "authentication failed",
-                extra={
-                    "requestId": fields["requestId"],
-                    "operationId": fields["operationId"],
-                    "path": fields["path"],
-                    "client": client[0] if client else None,
-                },
-            )
+            fields["client"] = client[0] if client else None
+            level = logging.WARNING
+        elif status >= 500:
+            level = logging.ERROR
+        logger.log(level, "request", extra=fields)

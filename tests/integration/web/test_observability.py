@@ -90,15 +90,16 @@ def test_one_json_ready_log_line_per_request(client, auth, caplog) -> None:  # t
     assert line.durationMs > 0
 
 
-def test_authentication_failures_are_logged(client, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_authentication_failures_are_the_request_line_as_a_warning(client, caplog) -> None:  # type: ignore[no-untyped-def]
     with caplog.at_level(logging.INFO):
         response = client.get("/api/auth/me", headers={"Authorization": "Bearer not-a-jwt"})
     assert response.status_code == 401
-    (failure,) = [r for r in caplog.records if r.name == "portal.auth"]
-    assert failure.levelno == logging.WARNING
-    assert failure.getMessage() == "authentication failed"
-    assert failure.operationId == "getCurrentUser"
-    assert failure.requestId == response.headers["x-request-id"]
+    (line,) = [r for r in caplog.records if r.name.startswith(("portal", "connexion"))]
+    assert line.name == "portal.request"
+    assert line.levelno == logging.WARNING
+    assert (line.operationId, line.status) == ("getCurrentUser", 401)
+    assert line.requestId == response.headers["x-request-id"]
+    assert line.client and line.error
 
 
 def test_a_wrong_password_is_an_authentication_failure_in_the_log(client, caplog) -> None:  # type: ignore[no-untyped-def]
@@ -107,9 +108,19 @@ def test_a_wrong_password_is_an_authentication_failure_in_the_log(client, caplog
             "/api/auth/login", json={"email": "patient1@example.com", "password": "wrong-password"}
         )
     assert response.status_code == 401
-    (failure,) = [r for r in caplog.records if r.name == "portal.auth"]
-    assert failure.operationId == "login"
+    (failure,) = [r for r in caplog.records if r.name == "portal.request"]
+    assert failure.levelno == logging.WARNING and failure.operationId == "login"
     assert "patient1" not in str(vars(failure))  # no email in the log
+
+
+def test_a_refusal_says_why_on_its_one_line(client, auth, caplog) -> None:  # type: ignore[no-untyped-def]
+    headers = auth("patient1@example.com")
+    with caplog.at_level(logging.INFO):
+        response = client.get("/api/appointments/00000000-0000-4000-8000-000000000000", headers=headers)
+    assert response.status_code == 404
+    (line,) = [r for r in caplog.records if r.name.startswith(("portal", "connexion"))]
+    assert (line.name, line.status) == ("portal.request", 404)
+    assert line.error == response.json()["error"]["message"]
 
 
 def test_slow_queries_are_logged_without_parameters(caplog) -> None:  # type: ignore[no-untyped-def]
