@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEV_JWT_SECRET = "development-only-secret-do-not-use-in-production"
 MIN_JWT_SECRET_LENGTH = 32
@@ -183,7 +185,17 @@ class Settings(BaseSettings):
         """The plan writes mysql://...; SQLAlchemy needs the driver named (pymysql)."""
         if url is None:
             return None
-        return re.sub(r"^(mysql|mariadb)(\+\w+)?://", "mysql+pymysql://", url)
+        url = re.sub(r"^(mysql|mariadb)(\+\w+)?://", "mysql+pymysql://", url)
+        if not re.match(r"^(sqlite|mysql\+pymysql)://", url):
+            raise ValueError(
+                "not a database URL this server can use: it takes mysql://user:password@host"
+                "/database (MariaDB or MySQL) or sqlite:///path/to/file.sqlite3"
+            )
+        try:
+            make_url(url)
+        except ArgumentError:
+            raise ValueError("not a parseable database URL") from None
+        return url
 
     @field_validator("phi_encryption_keys")
     @classmethod

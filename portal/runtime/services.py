@@ -97,5 +97,5 @@ def load_recent_revocations(services: Services) -> None:
     revocations = services.revocations
     try:
         revocations.resync(revocations.recently_revoked())
-    except Exception:  # the database is not up yet: Redis, or later asks, answer
-        logger.exception("could not load the recently ended sessions from the database")
+    except Exception as exc:  # the database is not up yet: Redis, or later asks, answer
+        logger.warning("could not load the recently ended sessions from the database: %s", exc)

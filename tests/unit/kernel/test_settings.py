@@ -159,3 +159,11 @@ def test_test_and_production_keep_the_plans_limits(monkeypatch, env: str) -> Non
     settings = load_settings()
     assert (settings.rate_limit_max_requests, settings.rate_limit_auth_max) == (100, 5)
     assert settings.rate_limit_booking_max == 10
+
+
+@pytest.mark.parametrize(
+    "url", ["nonsense", "postgresql://u:p@db/portal", "mysql://u:p@db:notaport/portal"]
+)
+def test_a_database_url_the_server_cannot_use_is_refused_by_name(url: str) -> None:
+    with pytest.raises(SettingsError, match="DATABASE_URL"):
+        load_settings(database_url=url)
