@@ -3,16 +3,20 @@ X-CSRF-Token of the bearer's own session."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
+from kernel.clock import utcnow
 from models import AuditLog
 from tests.conftest import DEMO_PASSWORD
 from tests.support.stub_handlers import app_with_stub_handlers
 
+SOON = (utcnow() + timedelta(days=7)).date().isoformat()
 BOOKING = {
     "providerId": "7d0b1d7c-3f5e-4a63-9b1e-2f0c4a7c9e11",
-    "date": "2026-12-15",
+    "date": SOON,  # a date relative to today: "in the past" never decides these tests
     "time": "10:00 AM",
     "type": "routine_checkup",
     "reason": "Annual physical examination",

@@ -4,17 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from kernel.clock import utcnow
 from portal.web.app import create_app
 from tests.conftest import make_settings
 from tests.support.stub_handlers import app_with_stub_handlers
 
+SOON = (utcnow() + timedelta(days=7)).date().isoformat()
 BOOKING = {
     "providerId": "00000000-0000-4000-8000-000000000000",
-    "date": "2026-12-15",
+    "date": SOON,  # a date relative to today: "in the past" never decides these tests
     "time": "10:00 AM",
     "type": "routine_checkup",
     "reason": "Annual physical examination",
