@@ -58,6 +58,11 @@ class Keyring:
     def development(cls) -> Keyring:
         return cls({DEV_KEY_ID: _DEV_KEY}, DEV_KEY_ID)
 
+    def reading_development_data(self) -> Keyring:
+        """These keys, plus the public development key to decrypt with (never to encrypt):
+        what `portal keys rotate --from-development-key` moves development data off."""
+        return Keyring({**self.keys, DEV_KEY_ID: _DEV_KEY}, self.current_id)
+
     def encrypt(self, plaintext: str, context: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
         sealed = AESGCM(self.keys[self.current_id]).encrypt(
@@ -72,7 +77,15 @@ class Keyring:
         _, kid, payload = stored.split(":", 2)
         key = self.keys.get(kid)
         if key is None:
-            raise PhiKeyError(f"no PHI key with id {kid!r} (is PHI_ENCRYPTION_KEYS complete?)")
+            hint = (
+                "it is the public development key: `portal keys rotate --from-development-key` "
+                "re-encrypts such values under PHI_ENCRYPTION_KEYS"
+                if kid == DEV_KEY_ID
+                else "is PHI_ENCRYPTION_KEYS complete?"
+            )
+            raise PhiKeyError(
+                f"a value is sealed with PHI key {kid!r}, which is not configured ({hint})"
+            )
         raw = base64.b64decode(payload)
         try:
             return (

@@ -13,8 +13,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from adapters.logs import install_request_id_logging
 from kernel.settings import SettingsError, load_settings
+from security.phi import PhiKeyError
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -67,9 +70,20 @@ def _keys_rotate(args: argparse.Namespace) -> int:
     from security import phi
 
     current = build_services(load_settings())
-    counts = rotate(current.db, phi.keyring(), batch=args.batch)
+    keys = phi.keyring()
+    if args.from_development_key:
+        if keys.current_id == phi.DEV_KEY_ID:
+            print(
+                "portal: --from-development-key moves data to PHI_ENCRYPTION_KEYS, "
+                "which is not set (`portal keys generate ID` prints a key)",
+                file=sys.stderr,
+            )
+            return 2
+        keys = keys.reading_development_data()
+        phi.use_keyring(keys)
+    counts = rotate(current.db, keys, batch=args.batch)
     summary = ", ".join(f"{name}: {n}" for name, n in counts.items())
-    print(f"re-encrypted under key {phi.keyring().current_id!r}: {summary}")
+    print(f"re-encrypted under key {keys.current_id!r}: {summary}")
     return 0
 
 
@@ -216,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate", help="re-encrypt all PHI under the first key of PHI_ENCRYPTION_KEYS"
     )
     rotate.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    rotate.add_argument(
+        "--from-development-key",
+        action="store_true",
+        help="also read values sealed with the public development key (moving a development "
+        "database to real keys)",
+    )
     rotate.set_defaults(func=_keys_rotate)
     generate = keys_commands.add_parser("generate", help="print a new id:key entry")
     generate.add_argument("key_id", help="the new key's id, e.g. 2027a")
@@ -245,12 +265,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
     )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     install_request_id_logging()
     try:
         return int(args.func(args))
     except SettingsError as exc:
         print(f"portal: {exc}", file=sys.stderr)
         return 2
+    except PhiKeyError as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 1
+    except DBAPIError as exc:  # unreachable, refusing, missing database: one line, not a trace
+        print(f"portal: {_database_problem(exc)}", file=sys.stderr)
+        return 1
+
+
+def _database_problem(exc: DBAPIError) -> str:
+    """`the database at mysql+pymysql://root:***@db/portal cannot be used: Can't connect...`"""
+    from sqlalchemy.engine import make_url
+
+    reason = exc.orig.args[-1] if exc.orig is not None and exc.orig.args else exc.orig
+    try:
+        where = make_url(load_settings().database_url).render_as_string(hide_password=True)
+    except SettingsError:
+        where = "DATABASE_URL"
+    return f"the database at {where} cannot be used: {reason}"
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from kernel.database import Database
 from models.audit.queries import append
 from models.base import Base
+from portal.ops.progress import progress
 from security.audit import AuditRecord
 from security.phi import PREFIX, EncryptedText, Keyring
 
@@ -60,16 +61,33 @@ def _rotate_batch(
     return db.run(work)
 
 
+def _stale_count(db: Database, keyring: Keyring, table: sa.Table, column: sa.Column[Any]) -> int:
+    raw = sa.type_coerce(column, sa.Text)
+    stale = sa.not_(raw.startswith(f"{PREFIX}:{keyring.current_id}:", autoescape=True))
+    return int(
+        db.run(
+            lambda session: session.scalar(
+                sa.select(sa.func.count()).select_from(table).where(raw.is_not(None), stale)
+            )
+        )
+        or 0
+    )
+
+
 def rotate(db: Database, keyring: Keyring, *, batch: int = 500) -> dict[str, int]:
     """Re-seal every value not under the current key; returns counts per column."""
+    columns = encrypted_columns()
+    total = sum(_stale_count(db, keyring, table, column) for table, column in columns)
     counts: dict[str, int] = {}
-    for table, column in encrypted_columns():
-        name = f"{table.name}.{column.name}"
-        counts[name] = 0
-        while done := _rotate_batch(db, keyring, table, column, batch):
-            counts[name] += done
-            if done < batch:
-                break
+    with progress("re-encrypting", total, "values") as bar:
+        for table, column in columns:
+            name = f"{table.name}.{column.name}"
+            counts[name] = 0
+            while done := _rotate_batch(db, keyring, table, column, batch):
+                counts[name] += done
+                bar.update(done)
+                if done < batch:
+                    break
     record = AuditRecord(
         action="ROTATE_PHI_KEYS",
         resource="system",

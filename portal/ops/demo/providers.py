@@ -32,6 +32,7 @@ from portal.ops.demo.data import (
     SCHOOLS,
     SUBSPECIALTIES,
 )
+from portal.ops.progress import progress
 from security.passwords import hash_password
 
 
@@ -200,12 +201,14 @@ def seed_providers(session: Session, count: int, demo_password: str, report: See
     session.flush()
     existing = set(session.scalars(sa.select(User.email).where(User.role == "doctor")))
     demo_hash = hash_password(demo_password)
-    for index in range(count):
-        spec = provider_spec(index)
-        if spec.email in existing:
-            continue
-        _add_provider(session, spec, plans, demo_hash if index == 0 else DISABLED_PASSWORD)
-        report.providers += 1
-        report.users += 1
-        if index % 500 == 499:
-            session.flush()
+    with progress("providers", count, "providers") as bar:
+        for index in range(count):
+            bar.update(1)
+            spec = provider_spec(index)
+            if spec.email in existing:
+                continue
+            _add_provider(session, spec, plans, demo_hash if index == 0 else DISABLED_PASSWORD)
+            report.providers += 1
+            report.users += 1
+            if index % 500 == 499:
+                session.flush()

@@ -23,6 +23,8 @@ from models.appointments.rules.slots import SLOT_GRID_MINUTES, WEEKDAY_NAMES, Wi
 from models.appointments.rules.visits import APPOINTMENT_TYPES
 from models.base import new_id
 from portal.ops.demo.data import DISABLED_PASSWORD
+from portal.ops.demo.providers import SeedReport
+from portal.ops.progress import progress
 
 PATIENT_DOMAIN = "patients.example"
 APPOINTMENTS_PER_PATIENT = 100
@@ -35,8 +37,8 @@ def _patient_email(number: int) -> str:
     return f"member{number}@{PATIENT_DOMAIN}"
 
 
-def _generated_patients(session: Session, wanted: int) -> list[str]:
-    """Ids of generated patients 1..wanted, creating the missing ones."""
+def _generated_patients(session: Session, wanted: int, report: SeedReport) -> list[str]:
+    """Ids of generated patients 1..wanted, creating the missing ones (counted as users)."""
     existing = dict(
         session.execute(
             sa.select(User.email, User.id).where(User.email.like(f"member%@{PATIENT_DOMAIN}"))
@@ -57,6 +59,7 @@ def _generated_patients(session: Session, wanted: int) -> list[str]:
     if missing:
         session.execute(sa.insert(User), missing)
         existing |= {row["email"]: row["id"] for row in missing}
+        report.users += len(missing)
     return [existing[_patient_email(n)] for n in range(1, wanted + 1)]
 
 
@@ -77,11 +80,14 @@ def _status(day: date, today: date, rng: random.Random) -> str:
     return "confirmed" if rng.random() < 0.3 else "scheduled"
 
 
-def seed_generated_appointments(session: Session, count: int, today: date) -> int:
-    """Top the generated appointments up to `count`; returns how many were added."""
+def seed_generated_appointments(
+    session: Session, count: int, today: date, report: SeedReport
+) -> None:
+    """Top the generated appointments (and their patients) up to `count`, counted in `report`."""
     if count <= 0:
-        return 0
-    patients = _generated_patients(session, max(1, -(-count // APPOINTMENTS_PER_PATIENT)))
+        return
+    wanted_patients = max(1, -(-count // APPOINTMENTS_PER_PATIENT))
+    patients = _generated_patients(session, wanted_patients, report)
     existing = session.scalar(
         sa.select(sa.func.count(Appointment.id))
         .join(User, User.id == Appointment.patient_id)
@@ -89,14 +95,14 @@ def seed_generated_appointments(session: Session, count: int, today: date) -> in
     )
     needed = count - (existing or 0)
     if needed <= 0:
-        return 0
+        return
     provider_ids = list(
         session.scalars(sa.select(ProviderProfile.user_id).order_by(ProviderProfile.npi))
     )
     weekly = load_weekly_windows(session, provider_ids)
     provider_ids = [pid for pid in provider_ids if any(weekly[pid].values())]
     if not provider_ids:
-        return 0
+        return
     taken: set[tuple[str, date, time]] = {
         (provider_id, day, start)
         for provider_id, day, start in session.execute(
@@ -108,6 +114,7 @@ def seed_generated_appointments(session: Session, count: int, today: date) -> in
     rng = random.Random(20261125 + (existing or 0))
     rows: list[dict[str, Any]] = []
     added = attempts = 0
+    bar = progress("appointments", needed, "appointments")
     while added < needed and attempts < needed * 50:
         attempts += 1
         provider_id = rng.choice(provider_ids)
@@ -145,7 +152,9 @@ def seed_generated_appointments(session: Session, count: int, today: date) -> in
         added += 1
         if len(rows) == _BATCH:
             session.execute(sa.insert(Appointment), rows)
+            bar.update(len(rows))
             rows = []
     if rows:
         session.execute(sa.insert(Appointment), rows)
-    return added
+    bar.close()
+    report.appointments += added

@@ -209,7 +209,7 @@ def seed(
     report = SeedReport()
     seed_providers(session, max(providers, 1), demo_password, report)
     session.flush()
-    report.appointments += seed_generated_appointments(session, appointments, today)
+    seed_generated_appointments(session, appointments, today, report)
     demo_hash = hash_password(demo_password)
     for email, role, first, last in STAFF:
         _ensure_user(session, email, role, first, last, demo_hash, report)

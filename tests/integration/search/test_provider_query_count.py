@@ -65,7 +65,7 @@ def test_statements_per_search_do_not_grow_with_providers_or_bookings(client, au
         def grow(session: sa.orm.Session) -> None:
             seed_providers(session, 72, DEMO_PASSWORD, SeedReport())
             session.flush()
-            seed_generated_appointments(session, 1000, SEED_DAY)
+            seed_generated_appointments(session, 1000, SEED_DAY, SeedReport())
 
         services.db.run(grow)
         services.search_directory.clear()  # as if its time were up: search sees the new providers

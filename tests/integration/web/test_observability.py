@@ -116,7 +116,9 @@ def test_a_wrong_password_is_an_authentication_failure_in_the_log(client, caplog
 def test_a_refusal_says_why_on_its_one_line(client, auth, caplog) -> None:  # type: ignore[no-untyped-def]
     headers = auth("patient1@example.com")
     with caplog.at_level(logging.INFO):
-        response = client.get("/api/appointments/00000000-0000-4000-8000-000000000000", headers=headers)
+        response = client.get(
+            "/api/appointments/00000000-0000-4000-8000-000000000000", headers=headers
+        )
     assert response.status_code == 404
     (line,) = [r for r in caplog.records if r.name.startswith(("portal", "connexion"))]
     assert (line.name, line.status) == ("portal.request", 404)

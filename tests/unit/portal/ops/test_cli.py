@@ -60,3 +60,64 @@ def test_serve_with_workers_shares_a_fresh_metrics_directory(tmp_path, monkeypat
     with _metrics_dir(2):
         assert sorted(p.name for p in given.iterdir()) == ["keep.txt"]  # old samples gone
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(given)
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["db", "seed"], ["audit", "verify"]])
+def test_an_unreachable_database_is_one_line_and_a_failure(
+    command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.support.ports import free_port
+
+    nobody = free_port(ports=range(3900, 4000))  # nothing listens there
+    monkeypatch.setenv("DATABASE_URL", f"mysql://root:hunter2@127.0.0.1:{nobody}/portal")
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    (line,) = err.strip().splitlines()[-1:]
+    assert line.startswith("portal: the database at mysql+pymysql://root:***@127.0.0.1:")
+    assert "Can't connect" in line and "hunter2" not in err and "Traceback" not in err
+
+
+def test_seed_counts_the_generated_patients_it_adds(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'portal.sqlite3'}")
+    monkeypatch.setenv("STORAGE_PATH", str(tmp_path / "files"))
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "seed", "--providers", "4", "--appointments", "120"]) == 0
+    out = capsys.readouterr().out
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'portal.sqlite3'}")
+    with engine.connect() as connection:
+        users = connection.exec_driver_sql("SELECT count(*) FROM users").scalar()
+        appointments = connection.exec_driver_sql("SELECT count(*) FROM appointments").scalar()
+    engine.dispose()
+    assert f"added {users} users, 4 providers, {appointments} appointments" in out
+
+
+def test_development_data_moves_to_a_real_key_with_one_documented_command(
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    from security.phi import generate_key
+
+    url = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("STORAGE_PATH", str(tmp_path / "files"))
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "seed", "--providers", "2"]) == 0  # sealed with the development key
+    monkeypatch.setenv("PHI_ENCRYPTION_KEYS", f"real1:{generate_key()}")
+    capsys.readouterr()
+
+    assert main(["keys", "rotate"]) == 1
+    err = capsys.readouterr().err
+    assert "--from-development-key" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+    assert main(["keys", "rotate", "--from-development-key"]) == 0
+    assert "re-encrypted under key 'real1'" in capsys.readouterr().out
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        reasons = connection.exec_driver_sql("SELECT reason FROM appointments").scalars().all()
+    engine.dispose()
+    assert reasons and all(reason.startswith("v1:real1:") for reason in reasons)
+    assert main(["keys", "rotate"]) == 0  # the new key alone reads everything now
