@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     session_max_lifetime: Duration = timedelta(hours=12)
     # How long a worker may trust Redis's "this session is not revoked" (0: ask on every request).
     session_revocation_cache_seconds: float = Field(0, ge=0, le=60)
+    # Without Redis: how often each process reads the sessions others revoked from the database.
+    session_revocation_poll_seconds: float = Field(2, ge=0, le=60)
     # Bound on each Redis call of the revocation check; beyond it the database answers instead.
     session_revocation_timeout_seconds: float = Field(0.25, gt=0, le=5)
 

@@ -11,8 +11,10 @@ module makes it fast to ask. Three places answer, nearest first:
    `retry_after_seconds`); when the database fails too, the error propagates and the request
    fails: the check never lets a token through unasked.
 
-Without Redis, only (1) runs: exact for one server process, which is the default.
-docs/security.md states the rule and its cost.
+Without Redis, (1) runs, and every `poll_seconds` one request of each process reads the
+sessions the database revoked within the last access-token lifetime into (1): exact for one
+server process (the default), and a revocation reaches the other processes within
+`poll_seconds`. docs/security.md states the rule and its cost.
 """
 
 from __future__ import annotations
@@ -79,12 +81,15 @@ class SessionRevocations:
     recently_revoked: Callable[[], Iterable[str]] = lambda: ()
     shared: SharedRevocations | None = None
     cache_seconds: float = 0.0
+    poll_seconds: float = 0.0  # without `shared`: how often to read the database's revocations
     retry_after_seconds: float = 5.0
     clock: Callable[[], float] = time.monotonic
     _revoked: dict[str, float] = field(default_factory=dict)  # id -> when to forget it
     _not_revoked: dict[str, float] = field(default_factory=dict)  # id -> until when to trust
     _shared_down_until: float = 0.0
     _shared_failing: bool = False  # since its last failure, Redis has not answered yet
+    _next_poll: float = 0.0
+    _poll_failing: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def revoke(self, session_ids: Iterable[str]) -> None:
@@ -120,14 +125,20 @@ class SessionRevocations:
                     return True
                 del self._revoked[session_id]
             if self.shared is None:
-                return False
+                # a poll that is due runs in `ask` (off the event loop)
+                return None if self.poll_seconds > 0 and self._next_poll <= now else False
             trusted_until = self._not_revoked.get(session_id)
             if trusted_until is not None and now < trusted_until:
                 return False
         return None
 
     def ask(self, session_id: str) -> bool:
-        """Ask the shared store (or the database while it is down), and remember the answer."""
+        """Ask the shared store (or the database while it is down), and remember the answer.
+        Without a shared store: read the database's recent revocations if a poll is due."""
+        if self.shared is None:
+            self._poll_if_due()
+            with self._lock:
+                return session_id in self._revoked
         revoked = self._ask_shared(session_id)
         if revoked is None:
             revoked = self.is_revoked_durably(session_id)
@@ -143,6 +154,27 @@ class SessionRevocations:
     def is_revoked(self, session_id: str) -> bool:
         answer = self.local_answer(session_id)
         return self.ask(session_id) if answer is None else answer
+
+    def _poll_if_due(self) -> None:
+        """Without a shared store: what other processes revoked, read from the database by
+        one request per `poll_seconds` (the others answer from this process's set meanwhile)."""
+        if self.poll_seconds <= 0:
+            return
+        now = self.clock()
+        with self._lock:
+            if now < self._next_poll:
+                return
+            self._next_poll = now + self.poll_seconds
+        try:
+            self.remember(self.recently_revoked())
+        except Exception as exc:  # the database is away: the request meets it too
+            if not self._poll_failing:
+                logger.warning("session revocations: could not read the database (%s)", exc)
+            self._poll_failing = True
+            return
+        if self._poll_failing:
+            logger.warning("session revocations: the database answers again")
+            self._poll_failing = False
 
     def resync(self, recent: Iterable[str]) -> None:
         """Put revocations the database has (of the last access-token lifetime) back into the

@@ -66,6 +66,7 @@ def session_revocations(settings: Settings, db: Database) -> SessionRevocations:
         recently_revoked=lambda: accounts.sessions_revoked_within(db, ttl, utcnow()),
         shared=shared,
         cache_seconds=settings.session_revocation_cache_seconds,
+        poll_seconds=settings.session_revocation_poll_seconds,
     )
 
 

@@ -5,6 +5,7 @@ through HTTP on both databases."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -231,6 +232,28 @@ def test_with_redis_unreachable_the_database_tells_other_workers(backend, servic
         assert out.status_code == 204
         assert_ended(second.get("/api/auth/me", headers=headers(session)))
         assert workers[1].revocations.shared_is_down
+    finally:
+        for each in workers:
+            each.db.dispose()
+
+
+def test_without_redis_other_workers_refuse_the_token_within_the_poll_interval(backend):
+    """Two apps without Redis stand for two workers: the second learns of the first's logout
+    from the database at its next poll (SESSION_REVOCATION_POLL_SECONDS), not per request."""
+    settings = make_settings(backend.url, backend.storage_path, session_revocation_poll_seconds=1)
+    workers = [build_services(settings), build_services(settings)]
+    try:
+        first, second = (create_app(settings, each).test_client() for each in workers)
+        session = login(first)
+        assert second.get("/api/auth/me", headers=headers(session)).status_code == 200
+        out = first.post(
+            "/api/auth/logout",
+            json={"refreshToken": session["refreshToken"]},
+            headers=headers(session),
+        )
+        assert out.status_code == 204
+        time.sleep(1.1)  # the poll interval (a monotonic clock, which time-machine leaves alone)
+        assert_ended(second.get("/api/auth/me", headers=headers(session)))
     finally:
         for each in workers:
             each.db.dispose()

@@ -116,3 +116,40 @@ def test_when_the_database_fails_too_the_check_fails_closed(clock):
     checks = SessionRevocations(ttl=TTL, is_revoked_durably=broken, shared=shared, clock=clock)
     with pytest.raises(RuntimeError):
         checks.is_revoked("s1")
+
+
+def test_without_redis_other_processes_revocations_arrive_within_the_poll_interval(clock, caplog):
+    database: list[str] = []
+    reads = 0
+
+    def recently_revoked() -> list[str]:
+        nonlocal reads
+        reads += 1
+        if database == ["down"]:
+            raise OSError("database away")
+        return list(database)
+
+    checks = SessionRevocations(
+        ttl=TTL,
+        is_revoked_durably=lambda session_id: pytest.fail("no per-request database question"),
+        recently_revoked=recently_revoked,
+        poll_seconds=2,
+        clock=clock,
+    )
+    assert checks.is_revoked("s1") is False and reads == 1
+    database.append("s1")  # another process ended s1
+    clock.now += 1
+    assert checks.is_revoked("s1") is False and reads == 1  # within the interval: no read
+    clock.now += 1
+    assert checks.is_revoked("s1") is True and reads == 2
+    for _ in range(50):
+        checks.is_revoked("s2")
+    assert reads == 2  # one read per interval, not per request
+    database[:] = ["down"]
+    for _ in range(3):
+        clock.now += 2
+        assert checks.is_revoked("s1") is True  # what it knew stays known
+        assert checks.is_revoked("s3") is False  # a poll is due: it fails, once in the log
+    assert [r.getMessage() for r in caplog.records].count(
+        "session revocations: could not read the database (database away)"
+    ) == 1
