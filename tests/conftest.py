@@ -77,6 +77,10 @@ def make_settings(database_url: str, storage_path: Path, **overrides: Any) -> Se
         "rate_limit_enabled": False,
         "demo_password": DEMO_PASSWORD,
         "validate_responses": True,
+        # One app per test process: the revocation poll (for several processes without Redis)
+        # would add a query to whichever request runs when it is due, and the statement-count
+        # tests would count it. The tests of the poll set it.
+        "session_revocation_poll_seconds": 0,
     }
     values.update(overrides)
     return load_settings(**values)
