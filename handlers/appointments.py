@@ -132,8 +132,11 @@ _Step = Callable[..., Appointment]
 
 
 def _lifecycle_step(
-    step: _Step, id_: str, body: dict[str, Any] | None, token_info: dict[str, Any]
+    step: _Step, id_: str, body: object, token_info: dict[str, Any]
 ) -> tuple[dict[str, Any], int]:
+    # The body is optional: without one (and so without a JSON content type) connexion hands
+    # over the empty raw bytes instead of the schema's default.
+    options: dict[str, Any] = body if isinstance(body, dict) else {}
     current = dependencies.current()
     settings = current.settings
     times = LifecycleTimes(
@@ -144,7 +147,7 @@ def _lifecycle_step(
         current.db,
         Identity.from_token_info(token_info),
         id_,
-        (body or {}).get("expectedStatus"),
+        options.get("expectedStatus"),
         dependencies.clinic_clock(),
         times,
         current.outbox,
@@ -153,25 +156,25 @@ def _lifecycle_step(
 
 
 def confirm_appointment(
-    id_: str, token_info: dict[str, Any], body: dict[str, Any] | None = None
+    id_: str, token_info: dict[str, Any], body: object = None
 ) -> tuple[dict[str, Any], int]:
     return _lifecycle_step(use_cases.confirm, id_, body, token_info)
 
 
 def check_in_appointment(
-    id_: str, token_info: dict[str, Any], body: dict[str, Any] | None = None
+    id_: str, token_info: dict[str, Any], body: object = None
 ) -> tuple[dict[str, Any], int]:
     return _lifecycle_step(use_cases.check_in, id_, body, token_info)
 
 
 def complete_appointment(
-    id_: str, token_info: dict[str, Any], body: dict[str, Any] | None = None
+    id_: str, token_info: dict[str, Any], body: object = None
 ) -> tuple[dict[str, Any], int]:
     return _lifecycle_step(use_cases.complete, id_, body, token_info)
 
 
 def mark_appointment_no_show(
-    id_: str, token_info: dict[str, Any], body: dict[str, Any] | None = None
+    id_: str, token_info: dict[str, Any], body: object = None
 ) -> tuple[dict[str, Any], int]:
     return _lifecycle_step(use_cases.mark_no_show, id_, body, token_info)
 

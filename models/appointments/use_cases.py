@@ -68,7 +68,7 @@ from models.notifications.rules import Visit, invitation
 from models.notifications.use_cases import OutboxPolicy
 from models.providers.queries import primary_location
 from security import audit
-from security.identity import Identity
+from security.identity import PATIENT, Identity
 from security.policy.appointments import (
     appointment_scope,
     require_appointment_changer,
@@ -196,9 +196,8 @@ def book(
     """Create a scheduled appointment on a free slot of the provider, for the calling patient or,
     booked by the front desk, for the patient it names."""
     patient_id = require_booking_for(identity, request.patient_id)
-    if patient_id != identity.user_id and not lifecycle_queries.is_active_patient(
-        session, patient_id
-    ):
+    on_behalf = patient_id != identity.user_id or not identity.has_role(PATIENT)
+    if on_behalf and not lifecycle_queries.is_active_patient(session, patient_id):
         raise PatientNotFound()
     audit.note(details={"patientId": patient_id})
     _check_day(request.day, clock)
