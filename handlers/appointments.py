@@ -1,8 +1,10 @@
-"""Appointments: list, detail, book, reschedule, cancel."""
+"""Appointments: list, detail, book, reschedule, cancel, and the lifecycle's steps (confirm,
+check in, complete, no-show)."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import flask
@@ -14,9 +16,13 @@ from handlers.wire.formats import page_headers, pagination
 from kernel.errors import Conflict, DomainError
 from models.appointments import use_cases
 from models.appointments.queries.appointments import AppointmentFilters
+from models.appointments.rules.lifecycle import LifecycleTimes
 from models.appointments.rules.slots import parse_time_of_day
+from models.appointments.tables import Appointment
 from models.appointments.use_cases import BookingRequest
 from security.identity import Identity
+
+_day = date.fromisoformat  # `date` is also a query parameter's name below
 
 
 def list_appointments(
@@ -25,14 +31,21 @@ def list_appointments(
     start_date: str | None = None,
     end_date: str | None = None,
     provider_id: str | None = None,
+    date: str | None = None,
+    location: str | None = None,
+    patient_id: str | None = None,
     page: int = 1,
     limit: int = 20,
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
+    one_day = _day(date) if date else None
+    starts, ends = _day(start_date) if start_date else None, _day(end_date) if end_date else None
     filters = AppointmentFilters(
         status=status,
-        start_date=date.fromisoformat(start_date) if start_date else None,
-        end_date=date.fromisoformat(end_date) if end_date else None,
+        start_date=max(filter(None, (starts, one_day)), default=None),
+        end_date=min(filter(None, (ends, one_day)), default=None),
         provider_id=provider_id,
+        location=location,
+        patient_id=patient_id,
     )
     rows, total = use_cases.list_appointments(
         dependencies.current().db, Identity.from_token_info(token_info), filters, page, limit
@@ -62,6 +75,7 @@ def create_appointment(
         reason=body["reason"],
         notes=body.get("notes"),
         is_virtual=body.get("isVirtual", False),
+        patient_id=body.get("patientId"),
     )
     current = dependencies.current()
     try:
@@ -109,8 +123,60 @@ def cancel_appointment(
         body["reason"],
         dependencies.clinic_clock(),
         current.outbox,
+        body.get("expectedStatus"),
     )
     return wire.cancelled(appointment), 200
+
+
+_Step = Callable[..., Appointment]
+
+
+def _lifecycle_step(
+    step: _Step, id_: str, body: object, token_info: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    # The body is optional: without one (and so without a JSON content type) connexion hands
+    # over the empty raw bytes instead of the schema's default.
+    options: dict[str, Any] = body if isinstance(body, dict) else {}
+    current = dependencies.current()
+    settings = current.settings
+    times = LifecycleTimes(
+        check_in_opens=timedelta(minutes=settings.check_in_opens_minutes),
+        no_show_grace=timedelta(minutes=settings.no_show_grace_minutes),
+    )
+    appointment = step(
+        current.db,
+        Identity.from_token_info(token_info),
+        id_,
+        options.get("expectedStatus"),
+        dependencies.clinic_clock(),
+        times,
+        current.outbox,
+    )
+    return wire.booked(appointment), 200
+
+
+def confirm_appointment(
+    id_: str, token_info: dict[str, Any], body: object = None
+) -> tuple[dict[str, Any], int]:
+    return _lifecycle_step(use_cases.confirm, id_, body, token_info)
+
+
+def check_in_appointment(
+    id_: str, token_info: dict[str, Any], body: object = None
+) -> tuple[dict[str, Any], int]:
+    return _lifecycle_step(use_cases.check_in, id_, body, token_info)
+
+
+def complete_appointment(
+    id_: str, token_info: dict[str, Any], body: object = None
+) -> tuple[dict[str, Any], int]:
+    return _lifecycle_step(use_cases.complete, id_, body, token_info)
+
+
+def mark_appointment_no_show(
+    id_: str, token_info: dict[str, Any], body: object = None
+) -> tuple[dict[str, Any], int]:
+    return _lifecycle_step(use_cases.mark_no_show, id_, body, token_info)
 
 
 def get_appointment_calendar(id_: str, token_info: dict[str, Any]) -> flask.Response:

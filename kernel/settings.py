@@ -153,6 +153,10 @@ class Settings(BaseSettings):
     # How old search's in-memory provider directory may grow (models/search/queries.py).
     search_directory_ttl_seconds: float = Field(60, ge=0)
     clinic_timezone: str = "America/New_York"
+    # The appointment lifecycle (models/appointments/rules/lifecycle.py): check-in opens this
+    # long before the start; a no-show may be recorded this long after it.
+    check_in_opens_minutes: int = Field(60, ge=0, le=24 * 60)
+    no_show_grace_minutes: int = Field(15, ge=0, le=24 * 60)
     virtual_meeting_base_url: str = "https://meet.portal.example/visit"
     demo_password: str = "portal-demo-2025"
 

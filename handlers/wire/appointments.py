@@ -1,4 +1,4 @@
-"""How appointments look on the wire: listed, in detail, booked, cancelled."""
+"""How appointments look on the wire: listed, in detail, booked or changed, cancelled."""
 
 from __future__ import annotations
 
@@ -58,6 +58,14 @@ def _core(appointment: Appointment) -> dict[str, Any]:
     }
 
 
+def _visit_times(appointment: Appointment) -> dict[str, Any]:
+    """When the patient was checked in and out (null until then)."""
+    return {
+        "checkInTime": iso_datetime(appointment.check_in_time),
+        "checkOutTime": iso_datetime(appointment.check_out_time),
+    }
+
+
 def listed(row: AppointmentWithProvider) -> dict[str, Any]:
     appointment = row.appointment
     return {
@@ -65,6 +73,7 @@ def listed(row: AppointmentWithProvider) -> dict[str, Any]:
         "provider": provider_brief(row.provider, row.profile),
         "location": appointment.location,
         "duration": appointment.duration,
+        **_visit_times(appointment),
         "createdAt": iso_datetime(appointment.created_at),
         "updatedAt": iso_datetime(appointment.updated_at),
     }
@@ -93,6 +102,7 @@ def booked(appointment: Appointment) -> dict[str, Any]:
         "virtualMeetingUrl": appointment.virtual_meeting_url,
         "location": appointment.location,
         "duration": appointment.duration,
+        **_visit_times(appointment),
         "createdAt": iso_datetime(appointment.created_at),
         "updatedAt": iso_datetime(appointment.updated_at),
     }

@@ -23,3 +23,16 @@ class NotAcceptingNewPatients(RuleViolation):
 
 class ChangeRefused(RuleViolation):
     """The appointment may not be moved or cancelled now; the message says why."""
+
+
+class PatientNotFound(NotFound):
+    default_message = "Patient not found"
+
+
+class TransitionRefused(RuleViolation):
+    """The lifecycle does not allow this change from the appointment's status, or not now; the
+    message names the status or the time rule."""
+
+
+class ChangedMeanwhile(Conflict):
+    """Someone else changed the appointment's status between the caller's look and this change."""

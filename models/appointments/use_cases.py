@@ -1,5 +1,6 @@
-"""What the API does with appointments: list and read them, book, reschedule, cancel, and the
-free slots of a provider's day.
+"""What the API does with appointments: list and read them, book, reschedule, cancel (by the
+patient or, for them, by the front desk), the lifecycle's status changes, and the free slots of a
+provider's day.
 
 Every change runs as one unit of work and first locks the provider's profile row, so two changes
 touching one provider's calendar never interleave; the unique index `uq_appointments_active_slot`
@@ -9,6 +10,7 @@ is the last line of defence behind that lock.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
 
@@ -20,12 +22,16 @@ from kernel.database import reads, writes
 from kernel.errors import InvalidInput
 from models.appointments.errors import (
     AppointmentNotFound,
+    ChangedMeanwhile,
     ChangeRefused,
     NotAcceptingNewPatients,
+    PatientNotFound,
     ProviderNotFound,
     SlotTaken,
+    TransitionRefused,
 )
 from models.appointments.queries import appointments as appointment_queries
+from models.appointments.queries import lifecycle as lifecycle_queries
 from models.appointments.queries.appointments import AppointmentFilters, AppointmentWithProvider
 from models.appointments.queries.availability import (
     ProviderDay,
@@ -33,6 +39,15 @@ from models.appointments.queries.availability import (
     load_day,
     name_of_provider,
     provider_name,
+)
+from models.appointments.rules.lifecycle import (
+    CHECK_IN,
+    COMPLETE,
+    CONFIRM,
+    NO_SHOW,
+    LifecycleTimes,
+    Transition,
+    refusal_to_transition,
 )
 from models.appointments.rules.slots import (
     booking_horizon,
@@ -52,13 +67,19 @@ from models.notifications import use_cases as notifications
 from models.notifications.rules import Visit, invitation
 from models.notifications.use_cases import OutboxPolicy
 from models.providers.queries import primary_location
-from security.identity import Identity
+from security import audit
+from security.identity import PATIENT, Identity
 from security.policy.appointments import (
     appointment_scope,
-    require_appointment_owner,
+    require_appointment_changer,
     require_appointment_viewer,
+    require_booking_for,
+    require_may_cancel,
+    require_may_check_in,
+    require_may_complete,
+    require_may_confirm,
+    require_may_mark_no_show,
 )
-from security.policy.roles import require_patient
 
 SLOT_INDEX = "uq_appointments_active_slot"
 
@@ -72,6 +93,8 @@ class BookingRequest:
     reason: str
     notes: str | None
     is_virtual: bool
+    # Named by a nurse or an admin booking on the patient's behalf; a patient books for themselves.
+    patient_id: str | None = None
 
 
 def _check_day(day: date, clock: Clock) -> None:
@@ -170,9 +193,13 @@ def book(
     meeting_base: str,
     outbox: OutboxPolicy,
 ) -> Appointment:
-    """Create a scheduled appointment for the calling patient on a free slot of the provider."""
-    require_patient(identity, "Only patients can book appointments")
-    patient_id = identity.user_id
+    """Create a scheduled appointment on a free slot of the provider, for the calling patient or,
+    booked by the front desk, for the patient it names."""
+    patient_id = require_booking_for(identity, request.patient_id)
+    on_behalf = patient_id != identity.user_id or not identity.has_role(PATIENT)
+    if on_behalf and not lifecycle_queries.is_active_patient(session, patient_id):
+        raise PatientNotFound()
+    audit.note(details={"patientId": patient_id})
     _check_day(request.day, clock)
     schedule = load_day(session, request.provider_id, request.day, for_update=True)
     if schedule is None:
@@ -208,13 +235,25 @@ def book(
 
 
 def _appointment_for_change(
-    session: Session, identity: Identity, appointment_id: str
+    session: Session,
+    identity: Identity,
+    appointment_id: str,
+    allowed: Callable[[Identity, Appointment], None],
 ) -> Appointment:
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise AppointmentNotFound()
-    require_appointment_owner(identity, appointment.patient_id)
+    allowed(identity, appointment)
+    audit.note(details={"patientId": appointment.patient_id})
     return appointment
+
+
+def _may_move(identity: Identity, appointment: Appointment) -> None:
+    require_appointment_changer(identity, appointment.patient_id)
+
+
+def _may_cancel(identity: Identity, appointment: Appointment) -> None:
+    require_may_cancel(identity, appointment.patient_id, appointment.provider_id)
 
 
 @writes
@@ -228,8 +267,9 @@ def reschedule(
     clock: Clock,
     outbox: OutboxPolicy,
 ) -> Appointment:
-    """Move the owner's appointment to another free slot of the same provider."""
-    appointment = _appointment_for_change(session, identity, appointment_id)
+    """Move an appointment (its patient's, or the front desk's for them) to another free slot
+    of the same provider."""
+    appointment = _appointment_for_change(session, identity, appointment_id, _may_move)
     # Lock the provider first, then re-read the row, so a concurrent change to it is seen.
     schedule = load_day(
         session,
@@ -270,10 +310,13 @@ def cancel(
     reason: str,
     clock: Clock,
     outbox: OutboxPolicy,
+    expected_status: str | None = None,
 ) -> Appointment:
-    """Cancel the owner's appointment; its slot is free as soon as this commits."""
-    appointment = _appointment_for_change(session, identity, appointment_id)
+    """Cancel an appointment (by its patient, or by staff with a reason); its slot is free as
+    soon as this commits."""
+    appointment = _appointment_for_change(session, identity, appointment_id, _may_cancel)
     session.refresh(appointment, with_for_update=True)
+    _check_expected(appointment.status, expected_status)
     refusal = refusal_to_cancel(appointment.status, appointment.starts_at(clock.zone), clock.now)
     if refusal:
         raise ChangeRefused(refusal)
@@ -307,4 +350,138 @@ def calendar(
         appointment_queries.email_of(session, appointment.patient_id),
         clock.now,
         method,
+    )
+
+
+def _check_expected(status: str, expected: str | None) -> None:
+    """409 when the caller acted on a status the appointment no longer has."""
+    if expected is not None and status != expected:
+        raise ChangedMeanwhile(
+            f"The appointment was changed meanwhile: its status is {status}, not {expected}"
+        )
+
+
+def _transition(
+    session: Session,
+    identity: Identity,
+    appointment_id: str,
+    transition: Transition,
+    allowed: Callable[[Identity, Appointment], None],
+    expected_status: str | None,
+    clock: Clock,
+    times: LifecycleTimes,
+    outbox: OutboxPolicy,
+) -> Appointment:
+    """One step of the lifecycle: judged from the status read, written only if that status is
+    still the row's (`change_status`), so of two concurrent changes one wins and the other is
+    told 409."""
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise AppointmentNotFound()
+    allowed(identity, appointment)
+    seen = appointment.status
+    audit.note(details={"patientId": appointment.patient_id, "from": seen, "to": transition.target})
+    _check_expected(seen, expected_status)
+    refusal = refusal_to_transition(
+        transition, seen, appointment.starts_at(clock.zone), appointment.duration, clock.now, times
+    )
+    if refusal:
+        raise TransitionRefused(refusal)
+    values: dict[str, object] = {"status": transition.target}
+    if transition is CHECK_IN:
+        values["check_in_time"] = clock.now
+    if transition is COMPLETE:
+        values["check_out_time"] = clock.now
+    if not lifecycle_queries.change_status(session, appointment.id, seen, values):
+        session.refresh(appointment)
+        raise ChangedMeanwhile(
+            f"The appointment was changed meanwhile: its status is {appointment.status}"
+        )
+    session.refresh(appointment)
+    provider = name_of_provider(session, appointment.provider_id)
+    notifications.on_status_changed(
+        session, _visit(appointment, provider, clock), appointment.patient_id, clock.now, outbox
+    )
+    return appointment
+
+
+@writes
+def confirm(
+    session: Session,
+    identity: Identity,
+    appointment_id: str,
+    expected_status: str | None,
+    clock: Clock,
+    times: LifecycleTimes,
+    outbox: OutboxPolicy,
+) -> Appointment:
+    """scheduled -> confirmed, by the patient or by a nurse or admin for them."""
+
+    def allowed(who: Identity, appointment: Appointment) -> None:
+        require_may_confirm(who, appointment.patient_id)
+
+    return _transition(
+        session, identity, appointment_id, CONFIRM, allowed, expected_status, clock, times, outbox
+    )
+
+
+@writes
+def check_in(
+    session: Session,
+    identity: Identity,
+    appointment_id: str,
+    expected_status: str | None,
+    clock: Clock,
+    times: LifecycleTimes,
+    outbox: OutboxPolicy,
+) -> Appointment:
+    """scheduled|confirmed -> checked_in at the front desk, from `check_in_opens` before the
+    start until the visit's end; records the check-in time."""
+
+    def allowed(who: Identity, appointment: Appointment) -> None:
+        require_may_check_in(who)
+
+    return _transition(
+        session, identity, appointment_id, CHECK_IN, allowed, expected_status, clock, times, outbox
+    )
+
+
+@writes
+def complete(
+    session: Session,
+    identity: Identity,
+    appointment_id: str,
+    expected_status: str | None,
+    clock: Clock,
+    times: LifecycleTimes,
+    outbox: OutboxPolicy,
+) -> Appointment:
+    """checked_in -> completed, by the appointment's doctor or a nurse; records the check-out
+    time."""
+
+    def allowed(who: Identity, appointment: Appointment) -> None:
+        require_may_complete(who, appointment.provider_id)
+
+    return _transition(
+        session, identity, appointment_id, COMPLETE, allowed, expected_status, clock, times, outbox
+    )
+
+
+@writes
+def mark_no_show(
+    session: Session,
+    identity: Identity,
+    appointment_id: str,
+    expected_status: str | None,
+    clock: Clock,
+    times: LifecycleTimes,
+    outbox: OutboxPolicy,
+) -> Appointment:
+    """scheduled|confirmed -> no_show, by staff, once the start plus the grace period is past."""
+
+    def allowed(who: Identity, appointment: Appointment) -> None:
+        require_may_mark_no_show(who, appointment.provider_id)
+
+    return _transition(
+        session, identity, appointment_id, NO_SHOW, allowed, expected_status, clock, times, outbox
     )

@@ -25,6 +25,10 @@ class AppointmentFilters:
     start_date: date | None = None
     end_date: date | None = None
     provider_id: str | None = None
+    # The staff's filters (a front desk's "today"): the location as the appointment states it,
+    # and one patient.
+    location: str | None = None
+    patient_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,10 @@ def _conditions(scope: AppointmentScope, filters: AppointmentFilters) -> list[An
         conditions.append(Appointment.date <= filters.end_date)
     if filters.provider_id is not None:
         conditions.append(Appointment.provider_id == filters.provider_id)
+    if filters.location is not None:
+        conditions.append(Appointment.location == filters.location)
+    if filters.patient_id is not None:
+        conditions.append(Appointment.patient_id == filters.patient_id)
     return conditions
 
 

@@ -79,6 +79,20 @@ PATIENTS = [
 STAFF = [
     ("nurse1@example.com", "nurse", "Linda", "Brooks"),
     ("admin@example.com", "admin", "Alex", "Morgan"),
+    ("frontdesk@example.com", "nurse", "Jordan", "Hayes"),
+]
+# The front desk's demo day: whose visits, with which provider, and one visit in each status of
+# the lifecycle (day offset from today, status), so every state shows in the lists.
+FRONT_DESK_NURSE = "frontdesk@example.com"
+FRONT_DESK_PROVIDER = "provider3@clinic.example"
+FRONT_DESK_PATIENTS = ("patient4@example.com", "patient5@example.com")
+FRONT_DESK_DAY = [
+    (-1, "completed"),
+    (-1, "no_show"),
+    (0, "checked_in"),
+    (0, "confirmed"),
+    (0, "scheduled"),
+    (2, "cancelled"),
 ]
 RECORDS = [
     ("lab_result", "Annual Blood Work", "Complete metabolic panel, lipid panel and CBC", "pdf"),

@@ -24,6 +24,10 @@ from models.appointments.rules.slots import WEEKDAY_NAMES
 from portal.ops.demo.data import (
     APPOINTMENT_REASONS,
     DEFAULT_PROVIDERS,
+    FRONT_DESK_DAY,
+    FRONT_DESK_NURSE,
+    FRONT_DESK_PATIENTS,
+    FRONT_DESK_PROVIDER,
     PATIENTS,
     RECORDS,
     SCHEDULES,
@@ -34,6 +38,9 @@ from portal.ops.demo.sample_files import pdf_document, png_image
 from portal.ops.demo.scale import seed_generated_appointments
 from portal.runtime import Services
 from security.passwords import hash_password
+
+# The zone the front desk's check-in and check-out times are set in (the default clinic's).
+DEMO_ZONE = ZoneInfo("America/New_York")
 
 
 def _ensure_user(
@@ -134,6 +141,57 @@ def _seed_appointments(
         report.appointments += 1
 
 
+def _seed_front_desk_day(session: Session, today: date, zone: ZoneInfo, report: SeedReport) -> None:
+    """One visit in every status of the lifecycle with one provider around today, for the
+    front desk's lists (check-in and check-out times where the status has them)."""
+    provider_id = session.scalar(sa.select(User.id).where(User.email == FRONT_DESK_PROVIDER))
+    patients = session.scalars(
+        sa.select(User).where(User.email.in_(FRONT_DESK_PATIENTS)).order_by(User.email)
+    ).all()
+    if provider_id is None or not patients:
+        return
+    schedule = provider_spec(_index_of(FRONT_DESK_PROVIDER)).schedule
+    taken: set[tuple[date, time]] = {
+        (d, t)
+        for d, t in session.execute(
+            sa.select(Appointment.date, Appointment.start_time).where(
+                Appointment.provider_id == provider_id, Appointment.status != "cancelled"
+            )
+        )
+    }
+    for number, (offset, status) in enumerate(FRONT_DESK_DAY):
+        day = today + timedelta(days=offset)
+        while not _slot_times(schedule, day):  # the provider's next working day that way
+            day += timedelta(days=-1 if offset < 0 else 1)
+        free = [t for t in _slot_times(schedule, day) if (day, t) not in taken]
+        if not free:
+            continue
+        start = free[number % len(free)]
+        taken.add((day, start))
+        begins = datetime.combine(day, start, zone)
+        session.add(
+            Appointment(
+                patient_id=patients[number % len(patients)].id,
+                provider_id=provider_id,
+                date=day,
+                start_time=start,
+                type="follow_up",
+                status=status,
+                reason=APPOINTMENT_REASONS[number % len(APPOINTMENT_REASONS)],
+                duration=30,
+                check_in_time=(
+                    begins - timedelta(minutes=10)
+                    if status in ("checked_in", "completed")
+                    else None
+                ),
+                check_out_time=begins + timedelta(minutes=30) if status == "completed" else None,
+                cancelled_at=begins - timedelta(days=1) if status == "cancelled" else None,
+                cancellation_reason="Provider unavailable" if status == "cancelled" else None,
+            )
+        )
+        report.appointments += 1
+
+
 def _index_of(email: str) -> int:
     if email == "doctor1@example.com":
         return 0
@@ -201,6 +259,7 @@ def seed(
     today: date,
     providers: int = DEFAULT_PROVIDERS,
     appointments: int = 0,
+    zone: ZoneInfo = DEMO_ZONE,
 ) -> SeedReport:
     """Add whatever part of the demo data is missing. The caller commits.
 
@@ -211,8 +270,10 @@ def seed(
     session.flush()
     seed_generated_appointments(session, appointments, today, report)
     demo_hash = hash_password(demo_password)
+    front_desk_is_new = False
     for email, role, first, last in STAFF:
-        _ensure_user(session, email, role, first, last, demo_hash, report)
+        _, created = _ensure_user(session, email, role, first, last, demo_hash, report)
+        front_desk_is_new |= created and email == FRONT_DESK_NURSE
     for number, (email, first, last, born) in enumerate(PATIENTS):
         patient, created = _ensure_user(
             session, email, "patient", first, last, demo_hash, report, born=born
@@ -220,6 +281,9 @@ def seed(
         if created:
             _seed_appointments(session, patient, number, today, report)
             _seed_records(session, storage, patient, number, today, report)
+    if front_desk_is_new:
+        session.flush()
+        _seed_front_desk_day(session, today, zone, report)
     return report
 
 
@@ -240,6 +304,7 @@ def seed_with_settings(
             today=clinic_today(settings.clinic_zone),
             providers=providers,
             appointments=appointments,
+            zone=settings.clinic_zone,
         ),
         attempts=1,
     )

@@ -110,14 +110,42 @@ def test_cancel_needs_a_body(client, auth, booked):
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize(
-    "email", [OTHER, "doctor1@example.com", "nurse1@example.com", "admin@example.com"]
-)
-def test_nobody_but_the_owner_cancels(client, auth, db_session, booked, email):
+@pytest.mark.parametrize("email", [OTHER, "provider2@clinic.example"])
+def test_nobody_but_the_owner_and_the_clinic_cancels(client, auth, db_session, booked, email):
     response = cancel(client, auth(email), booked["id"])
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "AUTHORIZATION_ERROR"
     assert stored(db_session, booked["id"]).status == "scheduled"
+
+
+@pytest.mark.parametrize(
+    "email", ["doctor1@example.com", "nurse1@example.com", "admin@example.com"]
+)
+def test_staff_cancel_with_a_reason(client, auth, db_session, booked, email):
+    response = cancel(client, auth(email), booked["id"], "The doctor is away at a conference")
+    assert response.status_code == 200, response.text
+    row = stored(db_session, booked["id"])
+    assert (row.status, row.cancellation_reason) == (
+        "cancelled",
+        "The doctor is away at a conference",
+    )
+
+
+def test_a_cancel_on_a_status_seen_before_a_change_is_409(client, auth, db_session, booked):
+    db_session.rollback()
+    db_session.execute(
+        sa.update(Appointment).where(Appointment.id == booked["id"]).values(status="confirmed")
+    )
+    db_session.commit()
+    response = client.request(
+        "DELETE",
+        f"/api/appointments/{booked['id']}/cancel",
+        json={"reason": CANCEL_REASON, "expectedStatus": "scheduled"},
+        headers=auth("nurse1@example.com"),
+    )
+    assert response.status_code == 409
+    assert "confirmed" in response.json()["error"]["message"]
+    assert stored(db_session, booked["id"]).status == "confirmed"
 
 
 def test_cancelling_an_unknown_appointment_is_404(client, auth):

@@ -42,6 +42,10 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
         {"json": {"date": SOON, "time": "10:00 AM"}},
     ),
     "cancelAppointment": ("patient1@example.com", {"json": {"reason": "Feeling much better"}}),
+    "confirmAppointment": ("patient1@example.com", {}),
+    "checkInAppointment": ("nurse1@example.com", {"json": {"expectedStatus": "scheduled"}}),
+    "completeAppointment": ("nurse1@example.com", {}),
+    "markAppointmentNoShow": ("admin@example.com", {}),
     "listMedicalRecords": ("patient1@example.com", {}),
     "createMedicalRecord": (
         "doctor1@example.com",

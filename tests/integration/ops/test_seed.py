@@ -17,6 +17,7 @@ from models import (
     User,
     provider_insurance_plans,
 )
+from models.appointments.rules.visits import APPOINTMENT_STATUSES
 from models.providers.rules import SPECIALTY_NAMES
 from portal.ops.demo.seed import seed
 from tests.conftest import DEMO_PASSWORD, SEED_DAY
@@ -26,6 +27,7 @@ DEMO_ACCOUNTS = {
     "doctor1@example.com": "doctor",
     "nurse1@example.com": "nurse",
     "admin@example.com": "admin",
+    "frontdesk@example.com": "nurse",
 }
 
 
@@ -100,6 +102,22 @@ def test_every_patient_has_records_with_real_files_and_appointments(db_session, 
         else:
             assert attachment.file_type == "image/png"
             assert content.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_front_desk_has_a_visit_in_every_status(db_session) -> None:
+    statuses = set(db_session.scalars(sa.select(Appointment.status).distinct()))
+    assert statuses == set(APPOINTMENT_STATUSES)
+    checked_in = db_session.scalars(
+        sa.select(Appointment).where(Appointment.status == "checked_in")
+    ).all()
+    assert checked_in and all(a.check_in_time is not None for a in checked_in)
+    completed_by_front_desk = db_session.scalars(
+        sa.select(Appointment).where(
+            Appointment.status == "completed", Appointment.check_out_time.is_not(None)
+        )
+    ).all()
+    assert completed_by_front_desk
+    assert all(a.check_in_time < a.check_out_time for a in completed_by_front_desk)
 
 
 def test_seeded_upcoming_appointments_never_overlap(db_session) -> None:

@@ -15,7 +15,7 @@ def test_upgrade_then_seed_twice(tmp_path, monkeypatch: pytest.MonkeyPatch, caps
     monkeypatch.setenv("STORAGE_PATH", str(tmp_path / "files"))
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "seed", "--providers", "20"]) == 0
-    assert "added 27 users, 20 providers" in capsys.readouterr().out
+    assert "added 28 users, 20 providers" in capsys.readouterr().out
     assert main(["db", "seed", "--providers", "20"]) == 0
     assert "added 0 users, 0 providers" in capsys.readouterr().out
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'nested' / 'portal.sqlite3'}")
