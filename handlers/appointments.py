@@ -16,6 +16,7 @@ from models.appointments import use_cases
 from models.appointments.queries.appointments import AppointmentFilters
 from models.appointments.rules.slots import parse_time_of_day
 from models.appointments.use_cases import BookingRequest
+from models.waitlist.use_cases import SlotRefill
 from security.identity import Identity
 
 
@@ -81,6 +82,12 @@ def create_appointment(
     return wire.booked(appointment), 201, headers
 
 
+def _count_offers(refill: SlotRefill) -> None:
+    """The waitlist offers a freed slot made (counted once the change has committed)."""
+    done = refill.refill
+    metrics.record_waitlist_offers(sent=done.sent, expired=done.expired, taken=done.taken)
+
+
 def reschedule_appointment(
     id_: str, body: dict[str, Any], token_info: dict[str, Any]
 ) -> tuple[dict[str, Any], int]:
@@ -94,7 +101,9 @@ def reschedule_appointment(
         body.get("reason"),
         dependencies.clinic_clock(),
         current.outbox,
+        refill := dependencies.slot_refill(),
     )
+    _count_offers(refill)
     return wire.booked(appointment), 200
 
 
@@ -109,7 +118,9 @@ def cancel_appointment(
         body["reason"],
         dependencies.clinic_clock(),
         current.outbox,
+        refill := dependencies.slot_refill(),
     )
+    _count_offers(refill)
     return wire.cancelled(appointment), 200
 
 

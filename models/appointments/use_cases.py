@@ -9,6 +9,7 @@ is the last line of defence behind that lock.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
 
@@ -61,6 +62,24 @@ from security.policy.appointments import (
 from security.policy.roles import require_patient
 
 SLOT_INDEX = "uq_appointments_active_slot"
+
+
+@dataclass(frozen=True)
+class FreedSlot:
+    """A start a change has just given up: the provider's clinic wall-clock day and time, and
+    how many minutes were booked there."""
+
+    provider_id: str
+    day: date
+    start: time
+    minutes: int
+
+
+# Called inside the unit of work of the change that freed the slot (a cancellation, a
+# reschedule away), after the change is written and with the provider locked, so whatever it
+# writes (the waitlist's offers and their messages) commits or rolls back with the change. The
+# layer above passes it down: the appointments know nothing of who waits for their slots.
+SlotFreed = Callable[[Session, FreedSlot, Clock], None]
 
 
 @dataclass(frozen=True)
@@ -161,8 +180,7 @@ def _visit(appointment: Appointment, provider: str, clock: Clock) -> Visit:
     )
 
 
-@writes
-def book(
+def book_in(
     session: Session,
     identity: Identity,
     request: BookingRequest,
@@ -170,7 +188,8 @@ def book(
     meeting_base: str,
     outbox: OutboxPolicy,
 ) -> Appointment:
-    """Create a scheduled appointment for the calling patient on a free slot of the provider."""
+    """Create a scheduled appointment for the calling patient on a free slot of the provider,
+    in the caller's unit of work (`book` owns one; the waitlist's accept runs it in its own)."""
     require_patient(identity, "Only patients can book appointments")
     patient_id = identity.user_id
     _check_day(request.day, clock)
@@ -207,6 +226,9 @@ def book(
     return appointment
 
 
+book = writes(book_in)
+
+
 def _appointment_for_change(
     session: Session, identity: Identity, appointment_id: str
 ) -> Appointment:
@@ -227,8 +249,10 @@ def reschedule(
     reason: str | None,
     clock: Clock,
     outbox: OutboxPolicy,
+    slot_freed: SlotFreed | None = None,
 ) -> Appointment:
-    """Move the owner's appointment to another free slot of the same provider."""
+    """Move the owner's appointment to another free slot of the same provider; `slot_freed`
+    hears of the start it leaves."""
     appointment = _appointment_for_change(session, identity, appointment_id)
     # Lock the provider first, then re-read the row, so a concurrent change to it is seen.
     schedule = load_day(
@@ -248,10 +272,14 @@ def reschedule(
     if schedule is None:  # the provider's profile is gone; no slot can be offered
         raise InvalidInput.field("time", "the provider has no available times")
     _check_slot(schedule, day, start, appointment.duration, clock)
+    left = FreedSlot(appointment.provider_id, appointment.date, appointment.start_time,
+                     appointment.duration)  # fmt: skip
     appointment.date, appointment.start_time = day, start
     appointment.reschedule_reason = reason
     appointment.calendar_sequence += 1
     flush_slot(session)
+    if slot_freed is not None:
+        slot_freed(session, left, clock)
     notifications.on_rescheduled(
         session,
         _visit(appointment, schedule.profile.name, clock),
@@ -270,8 +298,10 @@ def cancel(
     reason: str,
     clock: Clock,
     outbox: OutboxPolicy,
+    slot_freed: SlotFreed | None = None,
 ) -> Appointment:
-    """Cancel the owner's appointment; its slot is free as soon as this commits."""
+    """Cancel the owner's appointment; its slot is free as soon as this commits, and
+    `slot_freed` hears of it in the same unit of work."""
     appointment = _appointment_for_change(session, identity, appointment_id)
     session.refresh(appointment, with_for_update=True)
     refusal = refusal_to_cancel(appointment.status, appointment.starts_at(clock.zone), clock.now)
@@ -286,6 +316,10 @@ def cancel(
     notifications.on_cancelled(
         session, _visit(appointment, provider, clock), appointment.patient_id, clock.now, outbox
     )
+    if slot_freed is not None:
+        freed = FreedSlot(appointment.provider_id, appointment.date, appointment.start_time,
+                          appointment.duration)  # fmt: skip
+        slot_freed(session, freed, clock)
     return appointment
 
 
