@@ -19,7 +19,6 @@ from models.appointments.rules.slots import (
     starts_at,
     within_booking_horizon,
 )
-from models.appointments.rules.visits import duration_for
 
 TIMES_OF_DAY = ("morning", "afternoon", "any")
 # Stored states. An entry past its range is shown `expired` (derived, never stored).
@@ -72,8 +71,9 @@ def wants_time(preference: str, start: time) -> bool:
 
 def matches(wish: Wish, slot: OpenSlot, now: datetime, zone: ZoneInfo) -> bool:
     """Does the freed slot fit the entry: its provider (or specialty), a day in the entry's
-    range, the time of day it prefers, the length of its visit, and still ahead of `now` and
-    within the booking horizon (both judged in `zone`)?"""
+    range, the time of day it prefers, and still ahead of `now` and within the booking horizon
+    (both judged in `zone`)? Whether the entry's visit fits there (a 60-minute procedure in a
+    freed 30 minutes followed by free time) is the slot rules' question, asked of the day."""
     if wish.provider_id is not None:
         if wish.provider_id != slot.provider_id:
             return False
@@ -85,9 +85,7 @@ def matches(wish: Wish, slot: OpenSlot, now: datetime, zone: ZoneInfo) -> bool:
         return False
     if starts_at(slot.day, slot.start, zone) <= now:
         return False
-    return duration_for(wish.visit_type) <= slot.minutes and wants_time(
-        wish.time_of_day, slot.start
-    )
+    return wants_time(wish.time_of_day, slot.start)
 
 
 def is_expired_entry(last_day: date, now: datetime, zone: ZoneInfo) -> bool:
