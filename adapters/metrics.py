@@ -84,6 +84,21 @@ NOTIFICATIONS_OLDEST_PENDING = Gauge(
     multiprocess_mode="max",
 )
 
+WAITLIST_OFFERS = Counter(
+    "portal_waitlist_offers",
+    "Waitlist offers by what became of them: sent, accepted, declined, expired, taken (the slot "
+    "went otherwise).",
+    ["outcome"],
+)
+# From a slot freeing (a cancellation, a reschedule away) to its booking from the waitlist.
+REFILL_BUCKETS = (30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200, 86400)
+WAITLIST_REFILL = Histogram(
+    "portal_waitlist_refill_seconds",
+    "Time from a slot freeing to a waiting patient accepting it.",
+    buckets=REFILL_BUCKETS,
+)
+WAITLIST_OUTCOMES = frozenset({"sent", "accepted", "declined", "expired", "taken"})
+
 BookingOutcome = Literal["success", "conflict", "rejected"]
 BOOKING_OUTCOME_NAMES: frozenset[str] = frozenset({"success", "conflict", "rejected"})
 UNROUTED = "unrouted"  # requests that matched no operation (404s, /api/ui assets)
@@ -120,6 +135,21 @@ def record_outbox(by_status: dict[str, int], oldest_pending_seconds: float) -> N
     for status in ("pending", "sent", "skipped", "superseded", "dead"):
         NOTIFICATIONS_WAITING.labels(status).set(by_status.get(status, 0))
     NOTIFICATIONS_OLDEST_PENDING.set(oldest_pending_seconds)
+
+
+def record_waitlist_offers(**counts: int) -> None:
+    """Called by the waitlist's callers (handlers, the expiry pass) with how many offers were
+    sent, accepted, declined, expired or taken."""
+    for outcome, count in counts.items():
+        if outcome not in WAITLIST_OUTCOMES:
+            raise ValueError(f"unknown waitlist outcome {outcome!r}")
+        if count:
+            WAITLIST_OFFERS.labels(outcome).inc(count)
+
+
+def record_waitlist_refill(seconds: float) -> None:
+    """Called when an accepted offer books a freed slot."""
+    WAITLIST_REFILL.observe(seconds)
 
 
 def record_search_results(count: int) -> None:

@@ -20,6 +20,7 @@ from models.appointments.rules.lifecycle import LifecycleTimes
 from models.appointments.rules.slots import parse_time_of_day
 from models.appointments.tables import Appointment
 from models.appointments.use_cases import BookingRequest
+from models.waitlist.use_cases import SlotRefill
 from security.identity import Identity
 
 _day = date.fromisoformat  # `date` is also a query parameter's name below
@@ -95,6 +96,12 @@ def create_appointment(
     return wire.booked(appointment), 201, headers
 
 
+def _count_offers(refill: SlotRefill) -> None:
+    """The waitlist offers a freed slot made (counted once the change has committed)."""
+    done = refill.refill
+    metrics.record_waitlist_offers(sent=done.sent, expired=done.expired, taken=done.taken)
+
+
 def reschedule_appointment(
     id_: str, body: dict[str, Any], token_info: dict[str, Any]
 ) -> tuple[dict[str, Any], int]:
@@ -108,7 +115,9 @@ def reschedule_appointment(
         body.get("reason"),
         dependencies.clinic_clock(),
         current.outbox,
+        refill := dependencies.slot_refill(),
     )
+    _count_offers(refill)
     return wire.booked(appointment), 200
 
 
@@ -124,7 +133,9 @@ def cancel_appointment(
         dependencies.clinic_clock(),
         current.outbox,
         body.get("expectedStatus"),
+        refill := dependencies.slot_refill(),
     )
+    _count_offers(refill)
     return wire.cancelled(appointment), 200
 
 

@@ -16,6 +16,7 @@ from kernel.database import Database
 from kernel.settings import Settings
 from models.notifications.use_cases import OutboxPolicy
 from models.search.queries import DirectorySnapshot
+from models.waitlist.use_cases import SlotRefill, WaitlistPolicy
 from security.audit import AuditTrail
 from security.revocations import SessionRevocations
 from security.tokens import TokenService
@@ -38,6 +39,8 @@ class Dependencies(Protocol):
     def audit_trail(self) -> AuditTrail: ...
     @property
     def outbox(self) -> OutboxPolicy: ...
+    @property
+    def waitlist(self) -> WaitlistPolicy: ...
 
 
 _current: ContextVar[Dependencies] = ContextVar("portal_dependencies")
@@ -54,6 +57,11 @@ def current() -> Dependencies:
 def clinic_clock() -> Clock:
     """Now, with the clinic's time zone: what every date rule of a request is given."""
     return Clock.at_clinic(current().settings.clinic_zone)
+
+
+def slot_refill() -> SlotRefill:
+    """The waitlist's hook for a change that frees a slot (cancel, reschedule)."""
+    return SlotRefill(current().waitlist, current().outbox)
 
 
 def activate(dependencies: Dependencies) -> Token[Dependencies]:

@@ -185,6 +185,12 @@ class Settings(BaseSettings):
     # Where the portal's pages are, for the links in messages ("reschedule or cancel here").
     portal_url: str = "http://localhost:5173"
 
+    # The waitlist (models/waitlist): a freed slot is offered to this many waiting patients at
+    # once, each offer open this many minutes; a patient waits on at most this many lists.
+    waitlist_offer_fanout: int = Field(3, ge=1, le=50)
+    waitlist_offer_minutes: int = Field(30, ge=1, le=24 * 60)
+    waitlist_max_entries: int = Field(5, ge=1, le=50)
+
     @field_validator("database_url", "database_replica_url")
     @classmethod
     def _use_pymysql(cls, url: str | None) -> str | None:

@@ -23,6 +23,7 @@ from models.providers.tables import (
     provider_insurance_plans,
 )
 from models.records.tables import MedicalRecord, MedicalRecordAttachment
+from models.waitlist.tables import WaitlistEntry, WaitlistOffer, WaitlistSlot
 
 __all__ = [
     "Appointment",
@@ -38,5 +39,8 @@ __all__ = [
     "ProviderProfile",
     "RefreshToken",
     "User",
+    "WaitlistEntry",
+    "WaitlistOffer",
+    "WaitlistSlot",
     "provider_insurance_plans",
 ]

@@ -85,6 +85,24 @@ SLOT_INDEX = "uq_appointments_active_slot"
 
 
 @dataclass(frozen=True)
+class FreedSlot:
+    """A start a change has just given up: the provider's clinic wall-clock day and time, and
+    how many minutes were booked there."""
+
+    provider_id: str
+    day: date
+    start: time
+    minutes: int
+
+
+# Called inside the unit of work of the change that freed the slot (a cancellation, a
+# reschedule away), after the change is written and with the provider locked, so whatever it
+# writes (the waitlist's offers and their messages) commits or rolls back with the change. The
+# layer above passes it down: the appointments know nothing of who waits for their slots.
+SlotFreed = Callable[[Session, FreedSlot, Clock], None]
+
+
+@dataclass(frozen=True)
 class BookingRequest:
     provider_id: str
     day: date
@@ -184,8 +202,7 @@ def _visit(appointment: Appointment, provider: str, clock: Clock) -> Visit:
     )
 
 
-@writes
-def book(
+def book_in(
     session: Session,
     identity: Identity,
     request: BookingRequest,
@@ -194,7 +211,8 @@ def book(
     outbox: OutboxPolicy,
 ) -> Appointment:
     """Create a scheduled appointment on a free slot of the provider, for the calling patient or,
-    booked by the front desk, for the patient it names."""
+    booked by the front desk, for the patient it names; in the caller's unit of work (`book`
+    owns one; the waitlist's accept runs it in its own)."""
     patient_id = require_booking_for(identity, request.patient_id)
     on_behalf = patient_id != identity.user_id or not identity.has_role(PATIENT)
     if on_behalf and not lifecycle_queries.is_active_patient(session, patient_id):
@@ -234,6 +252,9 @@ def book(
     return appointment
 
 
+book = writes(book_in)
+
+
 def _appointment_for_change(
     session: Session,
     identity: Identity,
@@ -266,9 +287,10 @@ def reschedule(
     reason: str | None,
     clock: Clock,
     outbox: OutboxPolicy,
+    slot_freed: SlotFreed | None = None,
 ) -> Appointment:
     """Move an appointment (its patient's, or the front desk's for them) to another free slot
-    of the same provider."""
+    of the same provider; `slot_freed` hears of the start it leaves."""
     appointment = _appointment_for_change(session, identity, appointment_id, _may_move)
     # Lock the provider first, then re-read the row, so a concurrent change to it is seen.
     schedule = load_day(
@@ -288,10 +310,14 @@ def reschedule(
     if schedule is None:  # the provider's profile is gone; no slot can be offered
         raise InvalidInput.field("time", "the provider has no available times")
     _check_slot(schedule, day, start, appointment.duration, clock)
+    left = FreedSlot(appointment.provider_id, appointment.date, appointment.start_time,
+                     appointment.duration)  # fmt: skip
     appointment.date, appointment.start_time = day, start
     appointment.reschedule_reason = reason
     appointment.calendar_sequence += 1
     flush_slot(session)
+    if slot_freed is not None:
+        slot_freed(session, left, clock)
     notifications.on_rescheduled(
         session,
         _visit(appointment, schedule.profile.name, clock),
@@ -311,9 +337,10 @@ def cancel(
     clock: Clock,
     outbox: OutboxPolicy,
     expected_status: str | None = None,
+    slot_freed: SlotFreed | None = None,
 ) -> Appointment:
     """Cancel an appointment (by its patient, or by staff with a reason); its slot is free as
-    soon as this commits."""
+    soon as this commits, and `slot_freed` hears of it in the same unit of work."""
     appointment = _appointment_for_change(session, identity, appointment_id, _may_cancel)
     session.refresh(appointment, with_for_update=True)
     _check_expected(appointment.status, expected_status)
@@ -329,6 +356,10 @@ def cancel(
     notifications.on_cancelled(
         session, _visit(appointment, provider, clock), appointment.patient_id, clock.now, outbox
     )
+    if slot_freed is not None:
+        freed = FreedSlot(appointment.provider_id, appointment.date, appointment.start_time,
+                          appointment.duration)  # fmt: skip
+        slot_freed(session, freed, clock)
     return appointment
 
 

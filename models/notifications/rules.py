@@ -22,7 +22,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-MESSAGE_KINDS = ("booked", "rescheduled", "cancelled", "status_changed", "reminder")
+MESSAGE_KINDS = (
+    "booked", "rescheduled", "cancelled", "status_changed", "reminder", "waitlist_offer"
+)  # fmt: skip
 MESSAGE_STATUSES = ("pending", "sent", "skipped", "dead", "superseded")
 CHANNELS = ("email",)
 # Kinds a patient may switch off; notices of what happened to their appointment always go.
@@ -34,7 +36,11 @@ SUBJECTS = {
     "cancelled": "Your appointment is cancelled",
     "status_changed": "An update about your appointment",
     "reminder": "Appointment reminder",
+    "waitlist_offer": "An earlier appointment time is available",
 }
+# Kinds about a time offered, not an appointment held: no calendar invitation, and their link
+# goes to the offer (whose id the message's `appointment_id` field then carries).
+OFFER_KINDS = frozenset({"waitlist_offer"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class Visit:
     meeting_url: str | None
     status: str
     sequence: int
+    # An offer's answer-by instant (waitlist offers only).
+    expires_at: datetime | None = None
 
     @property
     def starts_at(self) -> datetime:
@@ -68,7 +76,7 @@ class Visit:
             "meetingUrl": self.meeting_url,
             "status": self.status,
             "sequence": self.sequence,
-        }
+        } | ({"expiresAt": self.expires_at.isoformat()} if self.expires_at else {})
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Visit:
@@ -83,6 +91,9 @@ class Visit:
             meeting_url=payload.get("meetingUrl"),
             status=payload["status"],
             sequence=int(payload["sequence"]),
+            expires_at=datetime.fromisoformat(payload["expiresAt"])
+            if payload.get("expiresAt")
+            else None,
         )
 
 
@@ -136,6 +147,14 @@ def _wall_clock(visit: Visit) -> dict[str, str]:
     }
 
 
+def _answer_by(visit: Visit) -> str | None:
+    """An offer's answer-by time on the visit's wall clock ("3:30 PM EST")."""
+    if visit.expires_at is None:
+        return None
+    local = visit.expires_at.astimezone(ZoneInfo(visit.zone))
+    return f"{local.strftime('%-I:%M %p')} {local.tzname()}"
+
+
 def invitation(visit: Visit, mail_from: str, attendee: str, now: datetime, method: str) -> bytes:
     """The visit as an iCalendar (RFC 5545) object: REQUEST while it stands, CANCEL when it is
     cancelled; the same UID for ever and a SEQUENCE that grows with every change, start and end
@@ -184,12 +203,15 @@ def compose(
     """The email of one message: plain text and HTML from the templates, and the visit's
     calendar invitation attached (a cancellation's carries METHOD:CANCEL)."""
     method = "CANCEL" if kind == "cancelled" else "REQUEST"
+    offer = kind in OFFER_KINDS
+    page = "waitlist/offers" if offer else "appointments"
     values = {
         "kind": kind,
         "name": recipient_name,
         "visit": visit,
         "when": _wall_clock(visit),
-        "link": f"{portal_url.rstrip('/')}/appointments/{visit.appointment_id}",
+        "answer_by": _answer_by(visit),
+        "link": f"{portal_url.rstrip('/')}/{page}/{visit.appointment_id}",
     }
     message = EmailMessage()
     message["Subject"] = SUBJECTS[kind]
@@ -201,6 +223,8 @@ def compose(
     message.add_alternative(
         _templates.get_template("message.html.j2").render(values), subtype="html"
     )
+    if offer:  # nothing is booked yet: no invitation to put in a calendar
+        return message
     message.add_attachment(
         invitation(visit, mail_from, recipient, now, method).decode(),
         subtype="calendar",

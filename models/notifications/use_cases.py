@@ -142,6 +142,15 @@ def on_status_changed(
     _notice_and_reminders(session, "status_changed", visit, patient_id, now, policy, remind=False)
 
 
+def on_waitlist_offer(
+    session: Session, offer: Visit, patient_id: str, now: datetime, policy: OutboxPolicy
+) -> None:
+    """An offer of a freed time to a waiting patient (`offer.appointment_id` is the offer's id,
+    `offer.expires_at` its answer-by instant); no reminders, no invitation."""
+    row = _message("waitlist_offer", offer, patient_id, now, now, policy)
+    queries.add_messages(session, [row | {"appointment_id": None}])
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0

@@ -106,12 +106,13 @@ def _retention_run(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    """Deliver the notification outbox until stopped (SIGINT, SIGTERM), or once."""
+    """Deliver the notification outbox (and run the waitlist's expiry pass before each round)
+    until stopped (SIGINT, SIGTERM), or once."""
     import signal
 
     from adapters.logs import configure_logging
     from portal.runtime import build_services
-    from portal.runtime.outbox import OutboxWorker
+    from portal.runtime.outbox import OutboxWorker, waitlist_pass
 
     settings = load_settings()
     configure_logging(settings.log_level, json_format=settings.log_format == "json")
@@ -120,7 +121,11 @@ def _worker(args: argparse.Namespace) -> int:
         print("portal: no mail server is configured (set SMTP_HOST)", file=sys.stderr)
         return 2
     worker = OutboxWorker(
-        current.db, current.mailer, current.outbox, settings.notification_poll_seconds
+        current.db,
+        current.mailer,
+        current.outbox,
+        settings.notification_poll_seconds,
+        waitlist=waitlist_pass(current),
     )
     if args.once:
         report = worker.run_once()

@@ -11,22 +11,45 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from adapters import metrics
 from adapters.mail import Mailer
-from kernel.clock import utcnow
+from kernel.clock import Clock, utcnow
 from kernel.database import Database
 from models.notifications.use_cases import DeliveryReport, OutboxPolicy, deliver_due, outbox_stats
+from models.waitlist.use_cases import PassReport, expire_and_refill
+from portal.runtime.services import Services
 
 logger = logging.getLogger("portal.notifications")
 
 
+WaitlistPass = Callable[[], PassReport]
+
+
+def waitlist_pass(services: Services) -> WaitlistPass:
+    """The waitlist's expiry pass on these services, at the clinic's clock of each call."""
+
+    def run() -> PassReport:
+        clock = Clock.at_clinic(services.settings.clinic_zone)
+        return expire_and_refill(services.db, clock, services.waitlist, services.outbox)
+
+    return run
+
+
 class OutboxWorker:
     def __init__(
-        self, db: Database, mailer: Mailer, policy: OutboxPolicy, poll_seconds: float
+        self,
+        db: Database,
+        mailer: Mailer,
+        policy: OutboxPolicy,
+        poll_seconds: float,
+        waitlist: WaitlistPass | None = None,
     ) -> None:
         self.db, self.mailer, self.policy = db, mailer, policy
         self.poll_seconds = poll_seconds
+        self.waitlist = waitlist
+        self._waitlist_failing = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
@@ -35,6 +58,7 @@ class OutboxWorker:
     def run_once(self) -> DeliveryReport:
         """Deliver every message due now (batch after batch); report the last batch's counts
         summed over all of them."""
+        self._refill_waitlist()
         total = DeliveryReport()
         while not self._stopping.is_set():
             report = deliver_due(self.db, self.mailer, self.policy, utcnow())
@@ -46,6 +70,22 @@ class OutboxWorker:
                 break  # nothing more due, or the mail server is failing: wait a poll
         self._observe(total)
         return total
+
+    def _refill_waitlist(self) -> None:
+        """The expiry pass; its failure is logged once per episode and does not stop delivery."""
+        if self.waitlist is None:
+            return
+        try:
+            report = self.waitlist()
+        except Exception as exc:
+            if not self._waitlist_failing:
+                logger.error("waitlist: the expiry pass failed: %s", exc)
+            self._waitlist_failing = True
+            return
+        if self._waitlist_failing:
+            logger.info("waitlist: the expiry pass works again")
+        self._waitlist_failing = False
+        metrics.record_waitlist_offers(sent=report.sent, expired=report.expired, taken=report.taken)
 
     def _observe(self, report: DeliveryReport) -> None:
         if report.errors and not self._mail_failing:

@@ -1,7 +1,7 @@
 """The services one running app is made of (settings, database, tokens, storage, the search
-directory, the audit trail, the outbox's policy and mailer), built once from the settings. The
-web layer makes them current for each request (`handlers.dependencies`); the operator commands
-use them directly."""
+directory, the audit trail, the outbox's policy and mailer, the waitlist's policy), built once
+from the settings. The web layer makes them current for each request (`handlers.dependencies`);
+the operator commands use them directly."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from models.accounts import use_cases as accounts
 from models.audit.queries import append
 from models.notifications.use_cases import OutboxPolicy
 from models.search.queries import DirectorySnapshot
+from models.waitlist.use_cases import WaitlistPolicy
 from security import passwords, phi
 from security.audit import AuditTrail
 from security.revocations import RedisRevocations, SessionRevocations
@@ -37,6 +38,7 @@ class Services:
     audit_trail: AuditTrail
     outbox: OutboxPolicy
     mailer: Mailer | None
+    waitlist: WaitlistPolicy
 
 
 def phi_keyring(settings: Settings) -> phi.Keyring:
@@ -89,6 +91,7 @@ def build_services(settings: Settings) -> Services:
         audit_trail=AuditTrail(db, append),
         outbox=OutboxPolicy.from_settings(settings),
         mailer=mailer_from_settings(settings),
+        waitlist=WaitlistPolicy.from_settings(settings),
     )
 
 

@@ -3,7 +3,8 @@
 Each worker process imports this module once: logging is configured here, per process, and
 the sessions ended in the last access-token lifetime are loaded, and the process's background
 tasks start: the audit sealer (stopped, with a last seal, when the
-process exits) and, with NOTIFICATION_WORKER=inline, an outbox worker.
+process exits) and, with NOTIFICATION_WORKER=inline, an outbox worker (which also runs the
+waitlist's expiry pass).
 """
 
 import atexit
@@ -13,7 +14,7 @@ from kernel.settings import load_settings
 from models.audit.use_cases import seal_now
 from portal.runtime import build_services
 from portal.runtime.background import Sealer
-from portal.runtime.outbox import OutboxWorker
+from portal.runtime.outbox import OutboxWorker, waitlist_pass
 from portal.runtime.services import load_recent_revocations
 from portal.web.app import create_app
 
@@ -26,6 +27,10 @@ sealer = Sealer(lambda: seal_now(services.db), settings.audit_seal_interval_seco
 atexit.register(sealer.stop)
 if settings.notification_worker == "inline" and services.mailer is not None:
     outbox_worker = OutboxWorker(
-        services.db, services.mailer, services.outbox, settings.notification_poll_seconds
+        services.db,
+        services.mailer,
+        services.outbox,
+        settings.notification_poll_seconds,
+        waitlist=waitlist_pass(services),
     ).start()
     atexit.register(outbox_worker.stop)

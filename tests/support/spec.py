@@ -12,7 +12,7 @@ from openapi import SPEC_PATH
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # Tags whose operations read or change protected health information (or the audit trail).
-PHI_TAGS = {"appointments", "medical-records", "consents", "admin"}
+PHI_TAGS = {"appointments", "medical-records", "consents", "admin", "waitlist"}
 
 
 @cache

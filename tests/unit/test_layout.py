@@ -13,7 +13,9 @@ MODELS = ROOT / "models"
 ROLES = {"tables", "rules", "queries", "use_cases", "errors"}
 # Aggregates own tables and use cases, so they have every role; `providers` is reference data
 # (read by the others), `search` a read model and `retention` a process over the others.
-AGGREGATES = {"accounts", "appointments", "audit", "consents", "notifications", "records"}
+AGGREGATES = {
+    "accounts", "appointments", "audit", "consents", "notifications", "records", "waitlist"
+}  # fmt: skip
 DOMAIN_PACKAGES = sorted(p.name for p in MODELS.iterdir() if (p / "__init__.py").exists())
 
 

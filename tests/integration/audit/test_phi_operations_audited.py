@@ -72,6 +72,23 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "grantConsent": ("patient1@example.com", {"json": {"type": "telehealth"}}),
     "revokeConsent": ("patient1@example.com", {}),
     "listAuditLogs": ("admin@example.com", {}),
+    "listWaitlist": ("patient1@example.com", {}),
+    "joinWaitlist": (
+        "patient1@example.com",
+        {
+            "json": {
+                "specialty": "cardiology",
+                "startDate": SOON,
+                "endDate": SOON,
+                "type": "consultation",
+                "reason": "Hoping to be seen sooner",
+            }
+        },
+    ),
+    "leaveWaitlist": ("patient1@example.com", {}),
+    "listWaitlistOffers": ("patient1@example.com", {}),
+    "acceptWaitlistOffer": ("patient1@example.com", {}),
+    "declineWaitlistOffer": ("patient1@example.com", {}),
     "listNotifications": ("admin@example.com", {}),
     # Not a PHI tag (auth), so not walked today; here for when the walk covers every x-audit.
     "changePassword": (

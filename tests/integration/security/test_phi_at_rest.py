@@ -25,6 +25,7 @@ PHI_COLUMNS = {
     "medical_record_versions": ["description", "amendment_reason"],
     "patient_consents": ["details"],
     "notification_outbox": ["payload"],  # what a message says: the visit's date, place, provider
+    "waitlist_entries": ["reason"],  # the reason of the visit an accepted offer books
 }
 
 

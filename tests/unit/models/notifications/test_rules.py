@@ -13,6 +13,7 @@ import icalendar
 import pytest
 
 from models.notifications.rules import (
+    OFFER_KINDS,
     SUBJECTS,
     Visit,
     calendar_uid,
@@ -144,7 +145,7 @@ def test_a_video_visit_names_its_link_not_an_address():
     assert event["URL"] == "https://meet.example/abc" and event["LOCATION"] == "Video visit"
 
 
-@pytest.mark.parametrize("kind", sorted(SUBJECTS))
+@pytest.mark.parametrize("kind", sorted(set(SUBJECTS) - OFFER_KINDS))
 def test_every_message_has_a_generic_subject_text_html_and_the_invitation(kind):
     message = compose(
         kind,
@@ -171,6 +172,36 @@ def test_every_message_has_a_generic_subject_text_html_and_the_invitation(kind):
     method = "CANCEL" if kind == "cancelled" else "REQUEST"
     assert calendars[0].get_param("method") == method
     assert icalendar.Calendar.from_ical(calendars[0].get_content())["METHOD"] == method
+
+
+def test_a_waitlist_offer_says_when_it_ends_links_to_the_offer_and_carries_no_invitation():
+    ends = datetime(2026, 12, 1, 20, 30, tzinfo=UTC)  # 3:30 PM in New York
+    message = compose(
+        "waitlist_offer",
+        visit(appointment_id="offer-1", status="offered", expires_at=ends),
+        message_id="<m3@portal.example>",
+        mail_from=FROM,
+        recipient="emily@example.com",
+        recipient_name="Emily Carter",
+        portal_url="https://portal.example",
+        now=datetime(2026, 12, 1, 20, tzinfo=UTC),
+    )
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert parsed["Subject"] == "An earlier appointment time is available"
+    for part in (("plain",), ("html",)):
+        body = parsed.get_body(part).get_content()
+        assert "Wednesday, December 9, 2026" in body and "9:00 AM" in body
+        assert "3:30 PM EST" in body
+        assert "https://portal.example/waitlist/offers/offer-1" in body
+        assert "calendar" not in body
+    assert list(parsed.iter_attachments()) == []
+
+
+def test_an_offers_payload_keeps_its_end():
+    ends = datetime(2026, 12, 1, 20, 30, tzinfo=UTC)
+    offered = visit(expires_at=ends)
+    assert Visit.from_payload(offered.as_payload()) == offered
+    assert "expiresAt" not in visit().as_payload()
 
 
 def test_the_html_escapes_what_it_shows():
