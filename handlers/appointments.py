@@ -38,7 +38,7 @@ def list_appointments(
         dependencies.current().db, Identity.from_token_info(token_info), filters, page, limit
     )
     body = {
-        "data": [wire.listed(row) for row in rows],
+        "data": [wire.listed(row, dependencies.clinic_zone_name()) for row in rows],
         "pagination": pagination(page, limit, total),
     }
     return body, 200, page_headers(page, limit, total)
@@ -48,7 +48,7 @@ def get_appointment(id_: str, token_info: dict[str, Any]) -> tuple[dict[str, Any
     row = use_cases.get_appointment(
         dependencies.current().db, Identity.from_token_info(token_info), id_
     )
-    return wire.detail(row), 200
+    return wire.detail(row, dependencies.clinic_zone_name()), 200
 
 
 def create_appointment(
@@ -78,7 +78,7 @@ def create_appointment(
         raise
     metrics.record_booking_outcome("success")
     headers = {"Location": f"/api/appointments/{appointment.id}"}
-    return wire.booked(appointment), 201, headers
+    return wire.booked(appointment, current.settings.clinic_timezone), 201, headers
 
 
 def reschedule_appointment(
@@ -95,7 +95,7 @@ def reschedule_appointment(
         dependencies.clinic_clock(),
         current.outbox,
     )
-    return wire.booked(appointment), 200
+    return wire.booked(appointment, current.settings.clinic_timezone), 200
 
 
 def cancel_appointment(
