@@ -37,8 +37,6 @@ from models.appointments.rules.visits import SEEN_STATUSES
 from models.appointments.tables import (
     Appointment,
     ProviderAvailability,
-    ProviderExtraHours,
-    ProviderTimeOff,
 )
 from models.providers.tables import ProviderLocation, ProviderProfile
 
