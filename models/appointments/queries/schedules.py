@@ -7,8 +7,9 @@ Providers are named by their user id, as in `queries.availability`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ def window_at(start: time, end: time, location_id: str | None, zone: str | None)
 
 def _changes_statement(
     first: date, last: date, provider: sa.ColumnElement[bool] | None
-) -> sa.CompoundSelect:
+) -> sa.CompoundSelect[Any]:
     """Time off overlapping [first, last] and extra hours inside it, as one UNION ALL of
     (user id, is_extra, start date, end date, start time, end time, location id, zone)."""
     off = (
@@ -79,7 +80,7 @@ def load_changes(
     )
     off_by_day: dict[str, dict[date, list[TimeOff]]] = defaultdict(lambda: defaultdict(list))
     extra_by_day: dict[str, dict[date, list[Window]]] = defaultdict(lambda: defaultdict(list))
-    rows = session.execute(_changes_statement(first, last, condition))
+    rows: Sequence[Any] = session.execute(_changes_statement(first, last, condition)).all()
     for user_id, is_extra, start_date, end_date, start, end, location_id, zone in rows:
         if is_extra:
             extra_by_day[user_id][start_date].append(window_at(start, end, location_id, zone))
