@@ -52,7 +52,7 @@ def list_appointments(
         dependencies.current().db, Identity.from_token_info(token_info), filters, page, limit
     )
     body = {
-        "data": [wire.listed(row) for row in rows],
+        "data": [wire.listed(row, dependencies.clinic_zone_name()) for row in rows],
         "pagination": pagination(page, limit, total),
     }
     return body, 200, page_headers(page, limit, total)
@@ -62,7 +62,7 @@ def get_appointment(id_: str, token_info: dict[str, Any]) -> tuple[dict[str, Any
     row = use_cases.get_appointment(
         dependencies.current().db, Identity.from_token_info(token_info), id_
     )
-    return wire.detail(row), 200
+    return wire.detail(row, dependencies.clinic_zone_name()), 200
 
 
 def create_appointment(
@@ -93,7 +93,7 @@ def create_appointment(
         raise
     metrics.record_booking_outcome("success")
     headers = {"Location": f"/api/appointments/{appointment.id}"}
-    return wire.booked(appointment), 201, headers
+    return wire.booked(appointment, dependencies.clinic_zone_name()), 201, headers
 
 
 def _count_offers(refill: SlotRefill) -> None:
@@ -118,7 +118,7 @@ def reschedule_appointment(
         refill := dependencies.slot_refill(),
     )
     _count_offers(refill)
-    return wire.booked(appointment), 200
+    return wire.booked(appointment, dependencies.clinic_zone_name()), 200
 
 
 def cancel_appointment(
@@ -163,7 +163,7 @@ def _lifecycle_step(
         times,
         current.outbox,
     )
-    return wire.booked(appointment), 200
+    return wire.booked(appointment, dependencies.clinic_zone_name()), 200
 
 
 def confirm_appointment(

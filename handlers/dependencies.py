@@ -64,6 +64,11 @@ def slot_refill() -> SlotRefill:
     return SlotRefill(current().waitlist, current().outbox)
 
 
+def clinic_zone_name() -> str:
+    """The clinic's IANA zone (CLINIC_TIMEZONE): the zone of whatever names none of its own."""
+    return current().settings.clinic_timezone
+
+
 def activate(dependencies: Dependencies) -> Token[Dependencies]:
     """Make `dependencies` current in this context; returns the token for `deactivate`."""
     return _current.set(dependencies)

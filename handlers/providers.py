@@ -55,7 +55,11 @@ def search_providers(body: dict[str, Any] | bytes | None = None) -> flask.Respon
         clock=dependencies.clinic_clock(),
     )
     metrics.record_search_results(found.total)
-    payload = {"data": [wire.provider(card) for card in found.providers], "total": found.total}
+    zone = current.settings.clinic_timezone
+    payload = {
+        "data": [wire.provider(card, zone) for card in found.providers],
+        "total": found.total,
+    }
     return _json_with_etag(payload, SEARCH_CACHE_CONTROL)
 
 
@@ -73,6 +77,7 @@ def get_available_slots(
     payload = {
         "date": date,
         "providerId": provider_id,
-        "slots": [format_time_of_day(start) for start in slots],
+        "slots": [format_time_of_day(start) for start in slots.starts],
+        "timeZone": slots.zone.key,
     }
     return payload, 200, {"Cache-Control": SLOTS_CACHE_CONTROL}

@@ -74,7 +74,11 @@ def accept_waitlist_offer(
     metrics.record_waitlist_offers(accepted=1)
     metrics.record_waitlist_refill(accepted.refill_seconds)
     headers = {"Location": f"/api/appointments/{accepted.appointment.id}"}
-    return appointment_wire.booked(accepted.appointment), 201, headers
+    return (
+        appointment_wire.booked(accepted.appointment, dependencies.clinic_zone_name()),
+        201,
+        headers,
+    )
 
 
 def decline_waitlist_offer(offer_id: str, token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:

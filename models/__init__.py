@@ -12,7 +12,12 @@ Importing this package registers every table.
 """
 
 from models.accounts.tables import RefreshToken, User
-from models.appointments.tables import Appointment, ProviderAvailability
+from models.appointments.tables import (
+    Appointment,
+    ProviderAvailability,
+    ProviderExtraHours,
+    ProviderTimeOff,
+)
 from models.audit.tables import AuditChainHead, AuditLog
 from models.base import Base
 from models.consents.tables import PatientConsent
@@ -35,8 +40,10 @@ __all__ = [
     "MedicalRecordAttachment",
     "PatientConsent",
     "ProviderAvailability",
+    "ProviderExtraHours",
     "ProviderLocation",
     "ProviderProfile",
+    "ProviderTimeOff",
     "RefreshToken",
     "User",
     "WaitlistEntry",

@@ -43,7 +43,12 @@ def provider_contact(user: User, profile: ProviderProfile | None) -> dict[str, A
     }
 
 
-def _core(appointment: Appointment) -> dict[str, Any]:
+def zone_of(appointment: Appointment, clinic_zone: str) -> str:
+    """The IANA zone the appointment's date and time are in: its location's, else the clinic's."""
+    return appointment.time_zone or clinic_zone
+
+
+def _core(appointment: Appointment, clinic_zone: str) -> dict[str, Any]:
     return {
         "id": appointment.id,
         "patientId": appointment.patient_id,
@@ -55,6 +60,7 @@ def _core(appointment: Appointment) -> dict[str, Any]:
         "reason": appointment.reason,
         "notes": appointment.notes,
         "isVirtual": appointment.is_virtual,
+        "timeZone": zone_of(appointment, clinic_zone),
     }
 
 
@@ -66,10 +72,10 @@ def _visit_times(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def listed(row: AppointmentWithProvider) -> dict[str, Any]:
+def listed(row: AppointmentWithProvider, clinic_zone: str) -> dict[str, Any]:
     appointment = row.appointment
     return {
-        **_core(appointment),
+        **_core(appointment, clinic_zone),
         "provider": provider_brief(row.provider, row.profile),
         "location": appointment.location,
         "duration": appointment.duration,
@@ -79,10 +85,10 @@ def listed(row: AppointmentWithProvider) -> dict[str, Any]:
     }
 
 
-def detail(row: AppointmentWithProvider) -> dict[str, Any]:
+def detail(row: AppointmentWithProvider, clinic_zone: str) -> dict[str, Any]:
     appointment = row.appointment
     return {
-        **_core(appointment),
+        **_core(appointment, clinic_zone),
         "provider": provider_contact(row.provider, row.profile),
         "virtualMeetingUrl": appointment.virtual_meeting_url,
         "location": appointment.location,
@@ -96,9 +102,9 @@ def detail(row: AppointmentWithProvider) -> dict[str, Any]:
     }
 
 
-def booked(appointment: Appointment) -> dict[str, Any]:
+def booked(appointment: Appointment, clinic_zone: str) -> dict[str, Any]:
     return {
-        **_core(appointment),
+        **_core(appointment, clinic_zone),
         "virtualMeetingUrl": appointment.virtual_meeting_url,
         "location": appointment.location,
         "duration": appointment.duration,

@@ -10,7 +10,7 @@ from models.providers.rules import specialty_name
 from models.search.use_cases import ProviderCard
 
 
-def _location(location: CardLocation | None) -> dict[str, str] | None:
+def _location(location: CardLocation | None, clinic_zone: str) -> dict[str, str] | None:
     if location is None:
         return None
     return {
@@ -18,10 +18,11 @@ def _location(location: CardLocation | None) -> dict[str, str] | None:
         "city": location.city,
         "state": location.state,
         "zipCode": location.zip_code,
+        "timeZone": location.time_zone or clinic_zone,
     }
 
 
-def provider(card: ProviderCard) -> dict[str, Any]:
+def provider(card: ProviderCard, clinic_zone: str) -> dict[str, Any]:
     row = card.row
     profile = row.profile
     return {
@@ -42,7 +43,7 @@ def provider(card: ProviderCard) -> dict[str, Any]:
         "rating": None if profile.rating is None else float(profile.rating),
         "reviewCount": profile.review_count or 0,
         "nextAvailableDate": iso_date(card.next_available),
-        "location": _location(row.location),
+        "location": _location(row.location, clinic_zone),
         "phone": profile.phone,
         "email": profile.email,
     }

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -49,7 +50,9 @@ from models.appointments.rules.lifecycle import (
     Transition,
     refusal_to_transition,
 )
+from models.appointments.rules.schedules import holds
 from models.appointments.rules.slots import (
+    Booking,
     booking_horizon,
     clinic_today,
     format_time_of_day,
@@ -66,7 +69,7 @@ from models.appointments.tables import Appointment
 from models.notifications import use_cases as notifications
 from models.notifications.rules import Visit, invitation
 from models.notifications.use_cases import OutboxPolicy
-from models.providers.queries import primary_location
+from models.providers.queries import location_line, primary_location
 from security import audit
 from security.identity import PATIENT, Identity
 from security.policy.appointments import (
@@ -103,6 +106,16 @@ SlotFreed = Callable[[Session, FreedSlot, Clock], None]
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a visit is held: the location (None: none known), its address on one line, and
+    its zone (None: the clinic's)."""
+
+    location_id: str | None
+    address: str | None
+    zone: str | None
+
+
+@dataclass(frozen=True)
 class BookingRequest:
     provider_id: str
     day: date
@@ -115,8 +128,10 @@ class BookingRequest:
     patient_id: str | None = None
 
 
-def _check_day(day: date, clock: Clock) -> None:
-    today = clinic_today(clock.now, clock.zone)
+def _check_day(day: date, clock: Clock, zone: ZoneInfo) -> None:
+    """The day is today or later, up to the horizon, both as the location's zone (`zone`) has
+    them."""
+    today = clinic_today(clock.now, zone)
     if day < today:
         raise InvalidInput.field("date", "must be today or a future date")
     if not within_booking_horizon(day, today):
@@ -126,16 +141,29 @@ def _check_day(day: date, clock: Clock) -> None:
 
 def _check_slot(schedule: ProviderDay, day: date, start: time, minutes: int, clock: Clock) -> None:
     """400 when `start` is not one of the provider's slots that day, 409 when it is taken."""
-    offered = free_slots(schedule.windows, [], day, minutes, clock.now, clock.zone)
+    zone = schedule.zone(clock.zone)
+    offered = free_slots(schedule.windows, [], day, minutes, clock.now, zone)
     if start not in offered:
         raise InvalidInput.field(
             "time",
             f"{format_time_of_day(start)} is not one of the provider's available times "
             f"on {day.isoformat()}",
         )
-    free = free_slots(schedule.windows, schedule.bookings, day, minutes, clock.now, clock.zone)
+    free = free_slots(schedule.windows, schedule.bookings, day, minutes, clock.now, zone)
     if start not in free:
         raise SlotTaken()
+
+
+def _place(session: Session, schedule: ProviderDay, start: time, minutes: int) -> Place:
+    """Where a visit starting at `start` is held: its window's location and zone."""
+    window = holds(schedule.windows, Booking(start, minutes))
+    location_id = window.location_id if window else ""
+    address = location_line(session, location_id) if location_id else None
+    return Place(
+        location_id or None,
+        address or primary_location(session, schedule.profile.id),
+        window.zone if window and window.zone else None,
+    )
 
 
 def flush_slot(session: Session) -> None:
@@ -173,17 +201,27 @@ def get_appointment(
     return row
 
 
+@dataclass(frozen=True)
+class DaySlots:
+    """The free start times of a provider's day, in the wall time of `zone`."""
+
+    starts: list[time]
+    zone: ZoneInfo
+
+
 @reads
 def available_slots(
     session: Session, provider_id: str, day: date, duration_minutes: int, clock: Clock
-) -> list[time]:
-    """The provider's free start times on `day`."""
+) -> DaySlots:
+    """The provider's free start times on `day`, in the day's zone."""
     provider_day = load_day(session, provider_id, day)
     if provider_day is None:
         raise ProviderNotFound()
-    return free_slots(
-        provider_day.windows, provider_day.bookings, day, duration_minutes, clock.now, clock.zone
+    zone = provider_day.zone(clock.zone)
+    starts = free_slots(
+        provider_day.windows, provider_day.bookings, day, duration_minutes, clock.now, zone
     )
+    return DaySlots(starts, zone)
 
 
 def _visit(appointment: Appointment, provider: str, clock: Clock) -> Visit:
@@ -193,7 +231,7 @@ def _visit(appointment: Appointment, provider: str, clock: Clock) -> Visit:
         day=appointment.date,
         start=appointment.start_time,
         minutes=appointment.duration,
-        zone=clock.zone.key,
+        zone=appointment.zone_or(clock.zone).key,
         provider=provider,
         location=appointment.location,
         meeting_url=appointment.virtual_meeting_url,
@@ -218,16 +256,17 @@ def book_in(
     if on_behalf and not lifecycle_queries.is_active_patient(session, patient_id):
         raise PatientNotFound()
     audit.note(details={"patientId": patient_id})
-    _check_day(request.day, clock)
     schedule = load_day(session, request.provider_id, request.day, for_update=True)
     if schedule is None:
         raise ProviderNotFound()
+    _check_day(request.day, clock, schedule.zone(clock.zone))
     if not schedule.profile.accepting_new_patients and not has_seen(
         session, patient_id, request.provider_id
     ):
         raise NotAcceptingNewPatients()
     minutes = duration_for(request.type)
     _check_slot(schedule, request.day, request.start, minutes, clock)
+    place = _place(session, schedule, request.start, minutes)
     virtual = is_virtual_visit(request.type, request.is_virtual)
     appointment = Appointment(
         patient_id=patient_id,
@@ -240,7 +279,8 @@ def book_in(
         notes=request.notes,
         is_virtual=virtual,
         virtual_meeting_url=meeting_url(meeting_base) if virtual else None,
-        location=primary_location(session, schedule.profile.id),
+        location=place.address,
+        time_zone=place.zone,
         duration=minutes,
         calendar_sequence=0,
     )
@@ -306,13 +346,15 @@ def reschedule(
     )
     if refusal:
         raise ChangeRefused(refusal)
-    _check_day(day, clock)
     if schedule is None:  # the provider's profile is gone; no slot can be offered
         raise InvalidInput.field("time", "the provider has no available times")
+    _check_day(day, clock, schedule.zone(clock.zone))
     _check_slot(schedule, day, start, appointment.duration, clock)
     left = FreedSlot(appointment.provider_id, appointment.date, appointment.start_time,
                      appointment.duration)  # fmt: skip
+    place = _place(session, schedule, start, appointment.duration)
     appointment.date, appointment.start_time = day, start
+    appointment.location, appointment.time_zone = place.address, place.zone
     appointment.reschedule_reason = reason
     appointment.calendar_sequence += 1
     flush_slot(session)

@@ -66,6 +66,7 @@ class CardLocation:
     city: str
     state: str
     zip_code: str
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def matching(session: Session, filters: SearchFilters) -> set[str] | None:
 def _location_of(row: sa.Row[*tuple[Any, ...]]) -> CardLocation | None:
     if row.address is None:  # no location (the column itself is NOT NULL)
         return None
-    return CardLocation(row.address, row.city, row.state, row.zip_code)
+    return CardLocation(row.address, row.city, row.state, row.zip_code, row.time_zone)
 
 
 def card_rows(session: Session, ids: Sequence[str]) -> dict[str, CardRow]:
@@ -144,6 +145,7 @@ def card_rows(session: Session, ids: Sequence[str]) -> dict[str, CardRow]:
         ProviderLocation.city,
         ProviderLocation.state,
         ProviderLocation.zip_code,
+        ProviderLocation.time_zone,
     )
     rows = session.execute(
         sa.select(User.id, User.first_name, User.last_name, *CARD_PROFILE_COLUMNS, *shown)
@@ -170,4 +172,10 @@ def primary_location(session: Session, profile_id: str) -> str | None:
         .where(ProviderLocation.provider_id == profile_id, ProviderLocation.is_primary.is_(True))
         .limit(1)
     )
+    return None if location is None else location.one_line
+
+
+def location_line(session: Session, location_id: str) -> str | None:
+    """A location's address on one line, or None when there is no such location."""
+    location = session.get(ProviderLocation, location_id)
     return None if location is None else location.one_line

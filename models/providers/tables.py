@@ -75,6 +75,8 @@ class ProviderLocation(Base):
     zip_code: Mapped[str] = mapped_column(sa.String(10), nullable=False, index=True)
     country: Mapped[str] = mapped_column(sa.String(2), nullable=False, default="US")
     is_primary: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    # The location's IANA time zone ("America/Denver"); NULL: the clinic's (CLINIC_TIMEZONE).
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -6,9 +6,11 @@ pure-Python MySQL driver cost more than everything else a search does. That part
 changes rarely (no API writes providers or their availability in this phase: the seed or an
 operator does), so search reads it from a snapshot held in memory and read again once it is
 older than SEARCH_DIRECTORY_TTL_SECONDS: a new, renamed or deactivated provider, or changed
-availability, shows in search within that time. The filters (specialty, location, insurance)
-and the bookings are read from the database on every search; booking, rescheduling and the
-slots list never use the snapshot (they read the provider's day fresh, `load_day`).
+availability, shows in search within that time. The filters (specialty, location, insurance),
+the bookings, and the time off and extra hours of the dates a search judges are read from the
+database on every search; booking, rescheduling and the slots list never use the snapshot (they
+read the provider's day fresh, `load_day`). A change of weekly windows through the schedule API
+clears this process's snapshot at once (`clear`); other processes see it within the TTL.
 """
 
 from __future__ import annotations
@@ -63,9 +65,9 @@ def load_search_directory(session: Session) -> SearchDirectory:
     listed = set(in_order)
     by_provider: dict[str, dict[str, list[Window]]] = defaultdict(lambda: defaultdict(list))
     by_weekday: dict[str, dict[str, list[Window]]] = defaultdict(lambda: defaultdict(list))
-    for user_id, weekday, start, end in session.execute(active_windows()):
+    for user_id, weekday, start, end, location_id, zone in session.execute(active_windows()):
         if user_id in listed:
-            window = window_of(start, end)
+            window = window_of(start, end, location_id, zone)
             by_provider[user_id][weekday].append(window)
             by_weekday[weekday][user_id].append(window)
     # One tuple per distinct schedule of a day, shared by every provider who works it: search

@@ -5,8 +5,10 @@ snapshot at most SEARCH_DIRECTORY_TTL_SECONDS old (`models.search.queries`); the
 bookings are read from the database on every search. The number of statements per search is
 bounded whatever the number of providers: the snapshot (two, once per TTL), the filters (one,
 when any of specialty, location, insurance is given), the `date` filter's bookings of that day
-(one), the page's profiles with their shown locations (one), and `nextAvailableDate`'s bookings
-(one or two, see `models.appointments.queries.availability.next_available_dates`).
+(one), that day's time off and extra hours (one), the page's profiles with their shown
+locations (one), and `nextAvailableDate`'s time off and extra hours (one) and bookings (one or
+two, see
+`models.appointments.queries.availability.next_available_dates`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from kernel.clock import Clock
 from kernel.database import reads
-from models.appointments.queries.availability import free_on, next_available_dates
+from models.appointments.queries.availability import free_on, next_available_dates, open_on
 from models.appointments.rules.slots import WEEKDAY_NAMES
 from models.providers.queries import CardRow, SearchFilters, card_rows, matching
 from models.search.queries import DirectorySnapshot
@@ -53,7 +55,9 @@ def search_providers(
     listed = directory.current(session)
     candidates = matching(session, filters)
     if filters.day is not None:
-        open_that_day = listed.open_on(WEEKDAY_NAMES[filters.day.weekday()])
+        open_that_day = open_on(
+            session, listed.open_on(WEEKDAY_NAMES[filters.day.weekday()]), filters.day
+        )
         if candidates is not None:
             open_that_day = {uid: w for uid, w in open_that_day.items() if uid in candidates}
         candidates = free_on(session, open_that_day, filters.day, clock.now, clock.zone)

@@ -60,31 +60,37 @@ def a_doctor(
     accepting_new_patients: bool = True,
     specialty: str = "family_medicine",
     address: str = "1 Factory Way",
+    time_zone: str | None = None,
     **fields: Any,
 ) -> User:
-    """A doctor with a provider profile, a primary location and weekly `hours` (default: 9 to 5
-    on weekdays)."""
+    """A doctor with a provider profile, a primary location (in `time_zone`, default the
+    clinic's) and weekly `hours` there (default: 9 to 5 on weekdays)."""
     user = a_user(session, "doctor", **fields)
     profile = ProviderProfile(
         user_id=user.id, specialty=specialty, accepting_new_patients=accepting_new_patients
     )
     session.add(profile)
     session.flush()
-    session.add(
-        ProviderLocation(
-            provider_id=profile.id,
-            address=address,
-            city="Boston",
-            state="MA",
-            zip_code="02114",
-            is_primary=True,
-        )
+    location = ProviderLocation(
+        provider_id=profile.id,
+        address=address,
+        city="Boston",
+        state="MA",
+        zip_code="02114",
+        is_primary=True,
+        time_zone=time_zone,
     )
+    session.add(location)
+    session.flush()
     for weekday, windows in (WEEKDAYS_9_TO_5 if hours is None else hours).items():
         for start, end in windows:
             session.add(
                 ProviderAvailability(
-                    provider_id=profile.id, day_of_week=weekday, start_time=start, end_time=end
+                    provider_id=profile.id,
+                    day_of_week=weekday,
+                    start_time=start,
+                    end_time=end,
+                    location_id=location.id,
                 )
             )
     session.flush()

@@ -27,7 +27,7 @@ def roles_of(package: Path) -> set[str]:
 
 
 def test_the_domain_packages_are_the_ones_the_docs_name():
-    assert set(DOMAIN_PACKAGES) == AGGREGATES | {"providers", "search", "retention"}
+    assert set(DOMAIN_PACKAGES) == AGGREGATES | {"providers", "search", "retention", "schedules"}
 
 
 @pytest.mark.parametrize("name", DOMAIN_PACKAGES)

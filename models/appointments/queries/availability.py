@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from models.accounts.tables import User
+from models.appointments.queries.schedules import changes_of_day, load_changes
+from models.appointments.rules.schedules import DayChanges, windows_on
 from models.appointments.rules.slots import (
     DEFAULT_DURATION_MINUTES,
     WEEKDAY_NAMES,
@@ -29,10 +31,14 @@ from models.appointments.rules.slots import (
     clinic_today,
     first_free_day,
     providers_free_on,
+    zone_of_day,
 )
 from models.appointments.rules.visits import SEEN_STATUSES
-from models.appointments.tables import Appointment, ProviderAvailability
-from models.providers.tables import ProviderProfile
+from models.appointments.tables import (
+    Appointment,
+    ProviderAvailability,
+)
+from models.providers.tables import ProviderLocation, ProviderProfile
 
 WeeklyWindows = dict[str, list[Window]]
 # Days from today whose bookings `next_available_dates` reads first: most providers have a
@@ -47,8 +53,10 @@ def as_text(column: sa.ColumnElement[Any] | QueryableAttribute[Any]) -> sa.Cast[
     return sa.cast(column, sa.String)
 
 
-def window_of(start: str, end: str) -> Window:
-    return Window(time.fromisoformat(start), time.fromisoformat(end))
+def window_of(
+    start: str, end: str, location_id: str | None = None, zone: str | None = None
+) -> Window:
+    return Window(time.fromisoformat(start), time.fromisoformat(end), location_id or "", zone or "")
 
 
 def booking_of(start: str, duration: int) -> Booking:
@@ -72,11 +80,16 @@ class ProviderRef:
 
 @dataclass(frozen=True)
 class ProviderDay:
-    """A provider's active availability windows and non-cancelled bookings on one day."""
+    """A provider's windows on one day (the weekday's active ones with that date's extra hours,
+    less its time off) and non-cancelled bookings."""
 
     profile: ProviderRef
     windows: list[Window]
     bookings: list[Booking]
+
+    def zone(self, clinic_zone: ZoneInfo) -> ZoneInfo:
+        """The zone the day is worked in (its windows' location's), else the clinic's."""
+        return zone_of_day(self.windows, clinic_zone)
 
 
 # The statements behind every slots request, booking and rescheduling, built once: SQLAlchemy
@@ -90,6 +103,8 @@ _PROVIDER_WITH_WINDOWS = (
         User.last_name,
         ProviderAvailability.start_time,
         ProviderAvailability.end_time,
+        ProviderAvailability.location_id,
+        ProviderLocation.time_zone,
     )
     .join(User, User.id == ProviderProfile.user_id)
     .outerjoin(
@@ -100,9 +115,12 @@ _PROVIDER_WITH_WINDOWS = (
             ProviderAvailability.is_active.is_(True),
         ),
     )
+    .outerjoin(ProviderLocation, ProviderLocation.id == ProviderAvailability.location_id)
     .where(ProviderProfile.user_id == sa.bindparam("provider"), User.is_active.is_(True))
     .order_by(ProviderAvailability.start_time)
 )
+# Locks the profile row (and the rows joined to it): the lock every booking change and every
+# schedule change of one provider takes first (`lock_provider`).
 _PROVIDER_WITH_WINDOWS_LOCKED = _PROVIDER_WITH_WINDOWS.with_for_update()
 _BOOKINGS_OF_DAY = sa.select(Appointment.start_time, Appointment.duration).where(
     Appointment.provider_id == sa.bindparam("provider"),
@@ -124,8 +142,9 @@ def load_day(
     there is no such provider. `ignore_appointment_id` leaves one booking out (the one being
     moved, whose old slot does not block its new one).
 
-    Two statements: the provider with its windows of that weekday (one row per window, one row
-    without a window when it has none), then the day's bookings. With `for_update`, the
+    Three statements: the provider with its windows of that weekday (one row per window, one
+    row without a window when it has none), that date's time off and extra hours
+    (`queries.schedules.changes_of_day`), then the day's bookings. With `for_update`, the
     provider's rows are locked until the transaction ends: every booking change of one
     provider reads its day this way first, so they run one after another (SQLite ignores it;
     there the write transaction already holds the database's write lock).
@@ -140,7 +159,12 @@ def load_day(
     profile = ProviderRef(
         first.id, first.accepting_new_patients, provider_name(first.first_name, first.last_name)
     )
-    windows = [Window(row.start_time, row.end_time) for row in rows if row.start_time is not None]
+    weekly = [
+        Window(row.start_time, row.end_time, row.location_id or "", row.time_zone or "")
+        for row in rows
+        if row.start_time is not None
+    ]
+    windows = windows_on(day, weekly, changes_of_day(session, provider_user_id, day))
     if ignore_appointment_id is None:
         booked = session.execute(_BOOKINGS_OF_DAY, {"provider": provider_user_id, "day": day})
     else:
@@ -152,16 +176,20 @@ def load_day(
     return ProviderDay(profile, windows, bookings)
 
 
-def active_windows() -> sa.Select[str, str, str, str]:
-    """(provider's user id, weekday name, start, end as text) of every active weekly window."""
+def active_windows() -> sa.Select[str, str, str, str, str | None, str | None]:
+    """(provider's user id, weekday name, start, end as text, location id, location zone) of
+    every active weekly window."""
     return (
         sa.select(
             ProviderProfile.user_id,
             ProviderAvailability.day_of_week,
             as_text(ProviderAvailability.start_time),
             as_text(ProviderAvailability.end_time),
+            ProviderAvailability.location_id,
+            ProviderLocation.time_zone,
         )
         .join(ProviderProfile, ProviderProfile.id == ProviderAvailability.provider_id)
+        .outerjoin(ProviderLocation, ProviderLocation.id == ProviderAvailability.location_id)
         .where(ProviderAvailability.is_active.is_(True))
     )
 
@@ -176,8 +204,8 @@ def load_weekly_windows(
     rows = session.execute(
         active_windows().where(ProviderProfile.user_id.in_(list(provider_user_ids)))
     )
-    for user_id, weekday, start, end in rows:
-        weekly[user_id][weekday].append(window_of(start, end))
+    for user_id, weekday, start, end, location_id, zone in rows:
+        weekly[user_id][weekday].append(window_of(start, end, location_id, zone))
     return weekly
 
 
@@ -214,27 +242,45 @@ def next_available_dates(
     zone: ZoneInfo,
 ) -> dict[str, date | None]:
     """Each provider's (the keys of `weekly_windows`) first day, today to the booking horizon,
-    with a free slot for a visit of the default length, the days walked in memory.
+    with a free slot for a visit of the default length, the days walked in memory with each
+    date's time off and extra hours (read live, one statement: `queries.schedules`).
 
     Most providers have a free day soon, so the bookings are read in two steps: the
     first FIRST_LOOK_DAYS for all of them (one statement), then the rest of the horizon only
     for those still without a free day (one more statement, when there are any)."""
     today = clinic_today(now, zone)
-    horizon = booking_horizon(today)
+    first, horizon = today - timedelta(days=1), booking_horizon(today) + timedelta(days=1)
     soon = min(today + timedelta(days=FIRST_LOOK_DAYS - 1), horizon)
-    bookings = load_bookings(session, weekly_windows.keys(), today, soon)
-    found = {
-        pid: first_free_day(weekly, bookings[pid], DEFAULT_DURATION_MINUTES, now, zone, last=soon)
-        for pid, weekly in weekly_windows.items()
-    }
-    later = [pid for pid, day in found.items() if day is None and any(weekly_windows[pid].values())]
+    changes = load_changes(session, weekly_windows.keys(), first, horizon)
+
+    def first_free(
+        pid: str, bookings: Mapping[date, Sequence[Booking]], **span: date
+    ) -> date | None:
+        own = changes[pid]
+        return first_free_day(
+            weekly_windows[pid],
+            bookings,
+            DEFAULT_DURATION_MINUTES,
+            now,
+            zone,
+            windows_of_day=(lambda day, weekly: windows_on(day, weekly, own.get(day)))
+            if own
+            else None,
+            **span,
+        )
+
+    bookings = load_bookings(session, weekly_windows.keys(), first, soon)
+    found = {pid: first_free(pid, bookings[pid], last=soon) for pid in weekly_windows}
+    later = [
+        pid
+        for pid, day in found.items()
+        if day is None and (any(weekly_windows[pid].values()) or changes[pid])
+    ]
     if later and soon < horizon:
         after = soon + timedelta(days=1)
         bookings = load_bookings(session, later, after, horizon)
         for pid in later:
-            found[pid] = first_free_day(
-                weekly_windows[pid], bookings[pid], DEFAULT_DURATION_MINUTES, now, zone, first=after
-            )
+            found[pid] = first_free(pid, bookings[pid], first=after)
     return found
 
 
@@ -260,6 +306,26 @@ def bookings_on(
     return bookings
 
 
+def open_on(
+    session: Session, open_by_weekday: Mapping[str, Sequence[Window]], day: date
+) -> dict[str, Sequence[Window]]:
+    """The providers working on `day`, with that date's windows: those of `open_by_weekday`
+    (their windows of `day`'s weekday) with the date's time off taken out, and those with
+    extra hours that day (one statement for the day's changes, read live)."""
+    changed = {pid: days[day] for pid, days in load_changes_on(session, day).items() if day in days}
+    if not changed:
+        return dict(open_by_weekday)
+    windows: dict[str, Sequence[Window]] = dict(open_by_weekday)
+    for pid, changes in changed.items():
+        windows[pid] = windows_on(day, open_by_weekday.get(pid, ()), changes)
+    return {pid: w for pid, w in windows.items() if w}
+
+
+def load_changes_on(session: Session, day: date) -> dict[str, dict[date, DayChanges]]:
+    """The time off and extra hours of every provider on `day` (by user id), one statement."""
+    return load_changes(session, None, day, day)
+
+
 def free_on(
     session: Session,
     open_that_day: Mapping[str, Sequence[Window]],
@@ -267,8 +333,9 @@ def free_on(
     now: datetime,
     zone: ZoneInfo,
 ) -> set[str]:
-    """The providers of `open_that_day` (their windows of `day`'s weekday) with a free slot for a
-    visit of the default length on `day`: one statement for the day's bookings."""
+    """The providers of `open_that_day` (their windows of `day`, `open_on`) with a free slot for
+    a visit of the default length on `day`, each in its day's zone: one statement for the day's
+    bookings."""
     if not open_that_day:
         return set()
     bookings = bookings_on(session, day, open_that_day.keys())

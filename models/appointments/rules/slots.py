@@ -2,15 +2,16 @@
 
 Every question "is this time bookable?" is answered by `free_slots`: the slots endpoint lists
 its result, and booking and rescheduling accept a time only if it is in that list. Days and
-times of day are clinic wall-clock values; "now" is an aware datetime, so comparisons hold
-across daylight-saving changes.
+times of day are wall-clock values of the day's location (each window names its zone; a window
+without one is in the clinic's zone, the `zone` argument); "now" is an aware datetime, so
+comparisons hold across daylight-saving changes.
 """
 
 from __future__ import annotations
 
 import calendar
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -24,10 +25,22 @@ WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturd
 
 @dataclass(frozen=True, order=True)
 class Window:
-    """A stretch of working time on one day, [start, end)."""
+    """A stretch of working time on one day, [start, end), at a location (its id, "" for none)
+    whose IANA zone is `zone` ("" for the clinic's)."""
 
     start: time
     end: time
+    location_id: str = ""
+    zone: str = ""
+
+
+def zone_of_day(windows: Sequence[Window], clinic_zone: ZoneInfo) -> ZoneInfo:
+    """The zone a day's wall times are in: its windows' (one per day, `rules.schedules`), or the
+    clinic's when they name none."""
+    for window in windows:
+        if window.zone:
+            return ZoneInfo(window.zone)
+    return clinic_zone
 
 
 @dataclass(frozen=True)
@@ -201,13 +214,18 @@ def providers_free_on(
 
     Search asks this of thousands of providers at once: the day's checks are made once, and
     providers without a booking that day, whose answer depends on their windows alone, are
-    judged once per windows object (the search directory shares one among equal schedules)."""
-    past = _bookable_day(day, now, zone)
-    if past is None:
-        return set()
+    judged once per windows object (the search directory shares one among equal schedules).
+    Each provider's day is judged in its own zone (`zone_of_day`)."""
+    pasts: dict[ZoneInfo, frozenset[int] | None] = {}
     free: set[str] = set()
     unbooked: dict[int, bool] = {}  # by id(): equal schedules are common, hashing them is not free
     for provider, windows in windows_by_provider.items():
+        day_zone = zone_of_day(windows, zone)
+        if day_zone not in pasts:
+            pasts[day_zone] = _bookable_day(day, now, day_zone)
+        past = pasts[day_zone]
+        if past is None:
+            continue
         if own := bookings_by_provider.get(provider):
             is_open = _any_start(windows, _taken(own), duration_minutes, past)
         elif (known := unbooked.get(id(windows))) is not None:
@@ -240,19 +258,33 @@ def first_free_day(
     *,
     first: date | None = None,
     last: date | None = None,
+    windows_of_day: Callable[[date, Sequence[Window]], Sequence[Window]] | None = None,
 ) -> date | None:
     """The first day from today up to the horizon with a free slot, or None. `first` and
-    `last` narrow the days looked at (the caller then holds only their bookings)."""
-    if not any(weekly_windows.values()):
+    `last` narrow the days looked at (the caller then holds only their bookings);
+    `windows_of_day(day, weekly)` turns a weekday's windows into the day's (time off, extra
+    hours), and each day is judged in its windows' zone.
+
+    The walk starts a day before the clinic's today: a location west of the clinic may still be
+    on that date (`has_free_slot` refuses it where it is not)."""
+    if windows_of_day is None and not any(weekly_windows.values()):
         return None
     today = clinic_today(now, zone)
     horizon = booking_horizon(today)
-    day = today if first is None else max(first, today)
-    last = horizon if last is None else min(last, horizon)
+    earliest = today - timedelta(days=1)
+    day = earliest if first is None else max(first, earliest)
+    last = horizon + timedelta(days=1) if last is None else min(last, horizon + timedelta(days=1))
     while day <= last:
         windows = weekly_windows.get(WEEKDAY_NAMES[day.weekday()], ())
+        if windows_of_day is not None:
+            windows = windows_of_day(day, windows)
         if windows and has_free_slot(
-            windows, bookings_by_day.get(day, ()), day, duration_minutes, now, zone
+            windows,
+            bookings_by_day.get(day, ()),
+            day,
+            duration_minutes,
+            now,
+            zone_of_day(windows, zone),
         ):
             return day
         day += timedelta(days=1)

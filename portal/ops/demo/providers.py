@@ -83,6 +83,7 @@ class ProviderSpec:
     rating: Decimal
     reviews: int
     school: str
+    time_zone: str | None = None  # the location's IANA zone; None: the clinic's
 
 
 def provider_spec(index: int) -> ProviderSpec:
@@ -166,16 +167,17 @@ def _add_provider(
     )
     session.add(profile)
     session.flush()
-    session.add(
-        ProviderLocation(
-            provider_id=profile.id,
-            address=spec.address,
-            city=spec.city,
-            state=spec.state,
-            zip_code=spec.zip,
-            is_primary=True,
-        )
+    location = ProviderLocation(
+        provider_id=profile.id,
+        address=spec.address,
+        city=spec.city,
+        state=spec.state,
+        zip_code=spec.zip,
+        is_primary=True,
+        time_zone=spec.time_zone,
     )
+    session.add(location)
+    session.flush()
     for day, windows in spec.schedule.items():
         for start, end in windows:
             session.add(
@@ -184,6 +186,7 @@ def _add_provider(
                     day_of_week=day,
                     start_time=hm(start),
                     end_time=hm(end),
+                    location_id=location.id,
                 )
             )
     for name in spec.plans:

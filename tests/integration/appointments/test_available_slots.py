@@ -49,7 +49,12 @@ def slots(client, headers, provider: str, **params: object):  # type: ignore[no-
 
 def test_a_free_day_lists_every_half_hour_of_the_windows(client, patient, johnson):
     body = slots(client, patient, johnson, date=MONDAY.isoformat())
-    assert body == {"date": "2027-01-11", "providerId": johnson, "slots": FULL_DAY}
+    assert body == {
+        "date": "2027-01-11",
+        "providerId": johnson,
+        "slots": FULL_DAY,
+        "timeZone": "America/New_York",
+    }
 
 
 @pytest.mark.parametrize(

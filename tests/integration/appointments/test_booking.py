@@ -61,6 +61,7 @@ def test_booking_creates_a_scheduled_appointment(client, auth, db_session, docto
         "reason": body["reason"],
         "notes": "Bring the <b>MRI</b> CD\n\tthanks",  # stored and returned as typed
         "isVirtual": False,
+        "timeZone": "America/New_York",
         "virtualMeetingUrl": None,
         "location": primary.one_line,
         "duration": 30,

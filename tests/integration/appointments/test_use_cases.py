@@ -65,7 +65,7 @@ def test_a_slot_goes_to_one_patient_and_the_next_slot_stays_free(services: Servi
             "https://meet",
             OUTBOX,
         )
-    assert use_cases.available_slots(services.db, doctor.id, NEXT_WEDNESDAY, 30, CLOCK) == [
+    assert use_cases.available_slots(services.db, doctor.id, NEXT_WEDNESDAY, 30, CLOCK).starts == [
         time(9, 30)
     ]
     with pytest.raises(InvalidInput) as outside:
@@ -145,7 +145,9 @@ def test_the_clock_decides_what_is_past(services: Services, people):
     doctor, first, _ = people
     late_on_wednesday = Clock(now=datetime(2026, 12, 2, 9, 45, tzinfo=NY), zone=NY)
     assert (
-        use_cases.available_slots(services.db, doctor.id, NEXT_WEDNESDAY, 30, late_on_wednesday)
+        use_cases.available_slots(
+            services.db, doctor.id, NEXT_WEDNESDAY, 30, late_on_wednesday
+        ).starts
         == []
     )
     with pytest.raises(InvalidInput):

@@ -18,8 +18,9 @@ from tests.support.providers import SEARCH, SEED_MORNING, slots_url, user_id
 # With the search directory read (models/search_directory.py): the filters (when given), the
 # day's bookings (with `date`), the page's profiles with their shown locations, the page's
 # bookings of the next two weeks (and of the rest of the horizon for providers without a free
-# day in those); plus SQLite's BEGIN.
-MAX_STATEMENTS = 6
+# day in those), the time off and extra hours of the `date` (when given) and of the page's
+# horizon; plus SQLite's BEGIN.
+MAX_STATEMENTS = 8
 # Reading the directory, once per SEARCH_DIRECTORY_TTL_SECONDS: providers in order, windows.
 DIRECTORY_STATEMENTS = 2
 
@@ -100,5 +101,6 @@ def test_statements_per_slots_request_are_a_constant(client, auth, services, db_
                 slots_url(provider), params={"date": "2026-12-01"}, headers=headers
             )
     assert response.status_code == 200
-    # the provider with its windows of the day, then the day's bookings (+ SQLite's BEGIN)
-    assert len([s for s in statements if not s.startswith("BEGIN")]) == 2, statements
+    # the provider with its windows of the day, the date's time off and extra hours, then the
+    # day's bookings (+ SQLite's BEGIN)
+    assert len([s for s in statements if not s.startswith("BEGIN")]) == 3, statements

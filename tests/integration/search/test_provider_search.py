@@ -59,6 +59,7 @@ def test_no_filter_lists_every_provider_alphabetically_with_the_plans_shape(
         "city": "Boston",
         "state": "MA",
         "zipCode": "02114",
+        "timeZone": "America/New_York",
     }
     assert johnson["email"] == "doctor1@example.com"
     assert johnson["nextAvailableDate"] == "2026-11-25"

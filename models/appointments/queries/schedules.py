@@ -1,0 +1,105 @@
+"""Reading a provider's schedule: the weekly windows with their locations' zones, and the time
+off and extra hours of a span of dates, as the rules' plain values (`rules.schedules`).
+
+Providers are named by their user id, as in `queries.availability`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from datetime import date, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from models.appointments.rules.schedules import DayChanges, TimeOff
+from models.appointments.rules.slots import Window
+from models.appointments.tables import ProviderExtraHours, ProviderTimeOff
+from models.providers.tables import ProviderLocation, ProviderProfile
+
+ChangesByDay = dict[date, DayChanges]
+
+
+def window_at(start: time, end: time, location_id: str | None, zone: str | None) -> Window:
+    """A window from its row's values."""
+    return Window(start, end, location_id or "", zone or "")
+
+
+def _changes_statement(
+    first: date, last: date, provider: sa.ColumnElement[bool] | None
+) -> sa.CompoundSelect[Any]:
+    """Time off overlapping [first, last] and extra hours inside it, as one UNION ALL of
+    (user id, is_extra, start date, end date, start time, end time, location id, zone)."""
+    off = (
+        sa.select(
+            ProviderProfile.user_id,
+            sa.literal(False).label("is_extra"),
+            ProviderTimeOff.start_date,
+            ProviderTimeOff.end_date,
+            ProviderTimeOff.start_time,
+            ProviderTimeOff.end_time,
+            sa.null().label("location_id"),
+            sa.null().label("time_zone"),
+        )
+        .join(ProviderProfile, ProviderProfile.id == ProviderTimeOff.provider_id)
+        .where(ProviderTimeOff.end_date >= first, ProviderTimeOff.start_date <= last)
+    )
+    extra = (
+        sa.select(
+            ProviderProfile.user_id,
+            sa.literal(True).label("is_extra"),
+            ProviderExtraHours.date,
+            ProviderExtraHours.date,
+            ProviderExtraHours.start_time,
+            ProviderExtraHours.end_time,
+            ProviderExtraHours.location_id,
+            ProviderLocation.time_zone,
+        )
+        .join(ProviderProfile, ProviderProfile.id == ProviderExtraHours.provider_id)
+        .outerjoin(ProviderLocation, ProviderLocation.id == ProviderExtraHours.location_id)
+        .where(ProviderExtraHours.date.between(first, last))
+    )
+    if provider is not None:
+        off, extra = off.where(provider), extra.where(provider)
+    return sa.union_all(off, extra)
+
+
+def load_changes(
+    session: Session, provider_user_ids: Collection[str] | None, first: date, last: date
+) -> dict[str, ChangesByDay]:
+    """Each provider's time off and extra hours from `first` to `last` (inclusive), by date, in
+    one statement (none when `provider_user_ids` is empty; None: every provider's)."""
+    found: dict[str, ChangesByDay] = defaultdict(dict)
+    found.update({pid: {} for pid in provider_user_ids or ()})
+    if provider_user_ids is not None and not provider_user_ids:
+        return found
+    condition = (
+        None if provider_user_ids is None else ProviderProfile.user_id.in_(list(provider_user_ids))
+    )
+    off_by_day: dict[str, dict[date, list[TimeOff]]] = defaultdict(lambda: defaultdict(list))
+    extra_by_day: dict[str, dict[date, list[Window]]] = defaultdict(lambda: defaultdict(list))
+    rows: Sequence[Any] = session.execute(_changes_statement(first, last, condition)).all()
+    for user_id, is_extra, start_date, end_date, start, end, location_id, zone in rows:
+        if is_extra:
+            extra_by_day[user_id][start_date].append(window_at(start, end, location_id, zone))
+            continue
+        off = TimeOff(start_date, end_date, start, end)
+        day = max(first, start_date)
+        while day <= min(last, end_date):
+            off_by_day[user_id][day].append(off)
+            day += timedelta(days=1)
+    for user_id in set(off_by_day) | set(extra_by_day):
+        days = set(off_by_day[user_id]) | set(extra_by_day[user_id])
+        found[user_id] = {
+            day: DayChanges(tuple(extra_by_day[user_id][day]), tuple(off_by_day[user_id][day]))
+            for day in days
+        }
+    return found
+
+
+def changes_of_day(session: Session, provider_user_id: str, day: date) -> DayChanges | None:
+    """The time off and extra hours of one provider (its user id) on `day`, or None: one
+    statement."""
+    return load_changes(session, [provider_user_id], day, day)[provider_user_id].get(day)
