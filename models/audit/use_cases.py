@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ logger = logging.getLogger("portal.audit")
 
 # Entries sealed per statement batch: one transaction seals any backlog, in slices this size.
 SEAL_BATCH = 500
+# While the checkpoint log fails, how long before the next attempt to write to it.
+CHECKPOINT_RETRY_SECONDS = 5.0
 
 
 @dataclass
@@ -63,8 +66,11 @@ class AuditChain:
     legacy_seq: int = 0
     # Entries younger than this are never pruned: a checkpoint of one that is gone is a removal.
     retention: timedelta | None = None
-    # The newest head not checkpointed yet (its write failed): retried at the next seal.
+    # The newest head not checkpointed yet (its write failed): retried at the next seal, but
+    # while the log fails at most every CHECKPOINT_RETRY_SECONDS, so a log that hangs until
+    # its timeout does not hold up every seal (and the admin listing that seals first).
     _pending: Checkpoint | None = field(default=None, repr=False)
+    _retry_at: float = field(default=0.0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _episodes: FailureEpisodes = field(
         default_factory=lambda: FailureEpisodes(logger, "checkpointing the audit chain's head"),
@@ -89,12 +95,13 @@ class AuditChain:
         with self._lock:
             if head is not None and (self._pending is None or head.seq >= self._pending.seq):
                 self._pending = head
-            if self._pending is None:
+            if self._pending is None or time.monotonic() < self._retry_at:
                 return
             try:
                 self.checkpoints.append(checkpoint_line(self._pending, self.keys.checkpoints))
             except Exception as exc:
                 self._episodes.failed(exc, "the sealed chain waits for its checkpoint")
+                self._retry_at = time.monotonic() + CHECKPOINT_RETRY_SECONDS
                 return
             self._pending = None
             self._episodes.succeeded()

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from models.audit import use_cases
 from models.audit.queries import append
 from models.audit.rules import entry_hash, legacy_entry_hash, parse_checkpoint
 from models.audit.tables import AuditChainHead, AuditLog
@@ -287,7 +288,10 @@ class _FlakyLog:
         return iter(self.written)
 
 
-def test_a_failing_checkpoint_log_never_stops_sealing_and_catches_up(services: Services, caplog):
+def test_a_failing_checkpoint_log_never_stops_sealing_and_catches_up(
+    services: Services, caplog, monkeypatch
+):
+    monkeypatch.setattr(use_cases, "CHECKPOINT_RETRY_SECONDS", 0.0)
     log = _FlakyLog()
     chain = AuditChain(services.audit_chain.keys, log)
     caplog.set_level(logging.INFO, logger="portal.audit")
@@ -329,3 +333,22 @@ def test_a_seal_that_keeps_failing_logs_one_line_per_episode(caplog):
     assert "sealing the audit chain failed (RuntimeError: database away)" in lines[0].getMessage()
     assert lines[0].exc_info is None and "\n" not in lines[0].getMessage()
     assert "works again after 5 failed attempts" in lines[1].getMessage()
+
+
+def test_a_failing_checkpoint_log_is_not_asked_again_at_every_seal(services: Services):
+    """A log that hangs until its timeout would otherwise hold up every seal."""
+    attempts: list[str] = []
+
+    class _Down(_FlakyLog):
+        def append(self, line: str) -> None:
+            attempts.append(line)
+            raise OSError("timed out")
+
+    chain = AuditChain(services.audit_chain.keys, _Down())
+    for number in range(3):
+        record = AuditRecord(
+            action="LOGIN", resource="auth", status="success", resource_id=str(number)
+        )
+        services.db.run(lambda s, r=record: append(s, r))
+        assert seal_now(services.db, chain) == 1
+    assert len(attempts) == 1  # the next try waits CHECKPOINT_RETRY_SECONDS
