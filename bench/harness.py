@@ -174,6 +174,8 @@ def running_server(
         # the keys the data was seeded with (production refuses to start without keys)
         "PHI_ENCRYPTION_KEYS": LOAD_PHI_KEYS,
         "STORAGE_ENCRYPTION_KEY": LOAD_STORAGE_KEY,
+        "AUDIT_CHAIN_KEY": secrets.token_urlsafe(48),
+        "AUDIT_CHECKPOINT": f"file://{db.storage_path.parent / 'audit-checkpoints.log'}",
         "DATABASE_URL": db.url,
         "DATABASE_POOL_SIZE": os.environ.get("DATABASE_POOL_SIZE", "20"),
         "STORAGE_PATH": str(db.storage_path),

@@ -37,6 +37,8 @@ def build_app(workdir: Path) -> tuple[Any, dict[str, str]]:
         storage_path=str(workdir / "files"),
         phi_encryption_keys=LOAD_PHI_KEYS,
         storage_encryption_key=LOAD_STORAGE_KEY,
+        audit_chain_key="profile-audit-chain-key-that-is-long-enough-0123",
+        audit_checkpoint=f"file://{workdir / 'audit-checkpoints.log'}",
         rate_limit_max_requests=10**9,  # the limiter's work is measured, its 429s are not
     )
     migrate.upgrade(url)

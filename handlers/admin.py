@@ -36,6 +36,7 @@ def list_audit_logs(
     )
     entries, total = use_cases.list_entries(
         current.db,
+        current.audit_chain,
         Identity.from_token_info(token_info),
         filters,
         current.settings.clinic_zone,

@@ -14,6 +14,7 @@ from adapters.storage import Storage
 from kernel.clock import Clock
 from kernel.database import Database
 from kernel.settings import Settings
+from models.audit.use_cases import AuditChain
 from models.notifications.use_cases import OutboxPolicy
 from models.search.queries import DirectorySnapshot
 from models.waitlist.use_cases import SlotRefill, WaitlistPolicy
@@ -37,6 +38,8 @@ class Dependencies(Protocol):
     def search_directory(self) -> DirectorySnapshot: ...
     @property
     def audit_trail(self) -> AuditTrail: ...
+    @property
+    def audit_chain(self) -> AuditChain: ...
     @property
     def outbox(self) -> OutboxPolicy: ...
     @property

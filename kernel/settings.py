@@ -27,6 +27,11 @@ from sqlalchemy.exc import ArgumentError
 
 DEV_JWT_SECRET = "development-only-secret-do-not-use-in-production"
 MIN_JWT_SECRET_LENGTH = 32
+# Development and test without AUDIT_CHAIN_KEY key the audit chain with this public one.
+DEV_AUDIT_CHAIN_KEY = "development-only-audit-chain-key-do-not-use-in-production"
+MIN_AUDIT_CHAIN_KEY_LENGTH = 32
+# Where development checkpoints the audit chain's head when AUDIT_CHECKPOINT is not set.
+DEV_AUDIT_CHECKPOINT = "file://var/audit-checkpoints.log"
 STORAGE_KEY_BYTES = 32
 # Development without STORAGE_ENCRYPTION_KEY encrypts with this public, derived key (warned).
 DEV_STORAGE_KEY = hashlib.sha256(b"portal development storage key - not secret").digest()
@@ -145,6 +150,15 @@ class Settings(BaseSettings):
     audit_log_retention_days: int = Field(2190, ge=2190)
     # How often each server process seals new audit entries into the hash chain.
     audit_seal_interval_seconds: float = Field(1.0, gt=0, le=60)
+    # The HMAC key of the audit chain: never stored in the database, so write access to the
+    # database alone cannot recompute a link (docs/audit-and-compliance.md).
+    audit_chain_key: str | None = None
+    # Entries sealed with plain SHA-256 before the chain was keyed: verify accepts the old
+    # scheme for seq 1..this (0: none). Set once, when upgrading a chain sealed before the key.
+    audit_chain_legacy_seq: int = Field(0, ge=0)
+    # Where every seal appends the chain's head, outside the database: file://path (an
+    # append-only file) or s3://bucket/prefix; "off" for none (development and test only).
+    audit_checkpoint: str | None = None
     refresh_token_retention_days: int = Field(30, ge=0)
     cancelled_appointment_retention_days: int = Field(365, ge=1)
     metrics_token: str | None = None
@@ -225,6 +239,17 @@ class Settings(BaseSettings):
             raise ValueError(f"CLINIC_TIMEZONE {name!r} is not an IANA time zone") from exc
         return name
 
+    @field_validator("audit_checkpoint")
+    @classmethod
+    def _checkpoint_is_a_file_or_a_bucket(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() in ("", "off", "none"):
+            return None if value is None else "off"
+        if not re.match(r"^(file://.+|s3://[^/]+(/.*)?)$", value.strip()):
+            raise ValueError(
+                f"AUDIT_CHECKPOINT {value!r}: use file:///path/to/file, s3://bucket/prefix or off"
+            )
+        return value.strip()
+
     @field_validator("storage_encryption_key")
     @classmethod
     def _storage_key_is_32_bytes(cls, value: str | None) -> str | None:
@@ -244,6 +269,8 @@ class Settings(BaseSettings):
             for name, value in DEVELOPMENT_RATE_LIMITS.items():
                 if name not in self.model_fields_set:
                     setattr(self, name, value)
+        if self.audit_checkpoint is None and self.app_env == "development":
+            self.audit_checkpoint = DEV_AUDIT_CHECKPOINT
         if self.validate_responses is None:
             # Checking every response against the spec catches drift in development and
             # tests; production skips the cost.
@@ -271,6 +298,8 @@ class Settings(BaseSettings):
                 "PHI_ENCRYPTION_KEYS is required when APP_ENV=production: "
                 "set it to id:base64key (32 random bytes), e.g. from `portal keys generate`"
             )
+        if self.app_env == "production":
+            yield from self._missing_audit_chain_settings()
         if self.storage_type == "local" and not self.storage_encryption_key:
             yield (
                 f"STORAGE_ENCRYPTION_KEY is required when APP_ENV={self.app_env} and "
@@ -279,10 +308,37 @@ class Settings(BaseSettings):
                 'print(base64.b64encode(secrets.token_bytes(32)).decode())")'
             )
 
+    def _missing_audit_chain_settings(self) -> Iterator[str]:
+        if not self.audit_chain_key:
+            yield (
+                "AUDIT_CHAIN_KEY is required when APP_ENV=production: set it to a random string "
+                f"of at least {MIN_AUDIT_CHAIN_KEY_LENGTH} characters, kept out of the database"
+            )
+        elif len(self.audit_chain_key) < MIN_AUDIT_CHAIN_KEY_LENGTH:
+            yield (
+                f"AUDIT_CHAIN_KEY is too short ({len(self.audit_chain_key)} characters): "
+                f"use at least {MIN_AUDIT_CHAIN_KEY_LENGTH}"
+            )
+        if self.audit_checkpoint in (None, "off"):
+            yield (
+                "AUDIT_CHECKPOINT is required when APP_ENV=production: set it to "
+                "s3://bucket/prefix or file:///path/to/an/append-only/file"
+            )
+
     @property
     def signing_secret(self) -> str:
         """The JWT secret; only development falls back to a fixed, public one."""
         return self.jwt_secret or DEV_JWT_SECRET
+
+    @property
+    def chain_key(self) -> str:
+        """The audit chain's key; only development and test fall back to a fixed, public one."""
+        return self.audit_chain_key or DEV_AUDIT_CHAIN_KEY
+
+    @property
+    def checkpoint_url(self) -> str | None:
+        """Where the chain's head is checkpointed; None when it is not."""
+        return None if self.audit_checkpoint in (None, "off") else self.audit_checkpoint
 
     @cached_property
     def clinic_zone(self) -> ZoneInfo:

@@ -67,11 +67,17 @@ def mariadb_required() -> bool:
     return os.environ.get("REQUIRE_MARIADB") == "1"
 
 
+def checkpoint_path(storage_path: Path) -> Path:
+    """The audit checkpoint log of the backend whose files are under `storage_path`."""
+    return storage_path.parent / f"{storage_path.name}-audit-checkpoints.log"
+
+
 def make_settings(database_url: str, storage_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "app_env": "test",
         "database_url": database_url,
         "jwt_secret": TEST_SECRET,
+        "audit_checkpoint": f"file://{checkpoint_path(storage_path)}",
         "storage_path": str(storage_path),
         "storage_encryption_key": TEST_STORAGE_KEY,
         "rate_limit_enabled": False,
@@ -196,6 +202,8 @@ def app(backend_app: tuple[FlaskApp, Services], backend: Backend) -> FlaskApp:
     """The backend's app, its database put back to the seeded state."""
     flask_app, current = backend_app
     backend.restore(current.db.engine)
+    # the restored chain starts again where the seed left it; so do its checkpoints
+    checkpoint_path(backend.storage_path).unlink(missing_ok=True)
     current.search_directory.clear()  # the restore rewrote providers behind the app's back
     return flask_app
 

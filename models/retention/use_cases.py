@@ -24,7 +24,7 @@ from models.accounts.tables import RefreshToken
 from models.appointments.tables import Appointment
 from models.audit.queries import append
 from models.audit.tables import AuditLog
-from models.audit.use_cases import prune_before, seal_now
+from models.audit.use_cases import AuditChain, prune_before, seal_now
 from models.retention.rules import Cutoffs, RetentionReport, last_cancelled_day_kept
 from security.audit import AuditRecord
 
@@ -69,8 +69,8 @@ def _apply(session: Session, settings: Settings, now: datetime, dry_run: bool) -
 
 
 def run_retention(
-    db: Database, settings: Settings, now: datetime, *, dry_run: bool = False
+    db: Database, chain: AuditChain, settings: Settings, now: datetime, *, dry_run: bool = False
 ) -> RetentionReport:
     if not dry_run:
-        seal_now(db)  # entries are pruned from the start of the sealed chain
+        seal_now(db, chain)  # entries are pruned from the start of the sealed chain
     return db.run(lambda session: _apply(session, settings, now, dry_run))

@@ -52,10 +52,18 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from models.audit.use_cases import verify_chain
     from portal.runtime import build_services
 
-    report = verify_chain(build_services(load_settings()).db)
+    current = build_services(load_settings())
+    report = verify_chain(current.db, current.audit_chain)
     if report.intact:
         waiting = f" ({report.unsealed} written since, not sealed yet)" if report.unsealed else ""
         print(f"audit chain intact: {report.entries} entries{waiting}")
+        where = current.audit_chain.checkpoints
+        if where is None:
+            print("no checkpoints configured (AUDIT_CHECKPOINT): a removed tail cannot be seen")
+        else:
+            newest = report.newest_checkpoint
+            upto = f", the newest of seq {newest.seq} at {newest.at.isoformat()}" if newest else ""
+            print(f"matches its {report.checkpoints} checkpoints at {where.where}{upto}")
         return 0
     print(
         f"audit chain BROKEN at entry {report.broken_at}: {report.problem} "
@@ -101,7 +109,7 @@ def _retention_run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     current = build_services(settings)
-    print(run_retention(current.db, settings, utcnow(), dry_run=args.dry_run))
+    print(run_retention(current.db, current.audit_chain, settings, utcnow(), dry_run=args.dry_run))
     return 0
 
 
@@ -226,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser("verify", help="check the hash chain; exit 1 if broken")
+    verify = audit_commands.add_parser(
+        "verify", help="check the keyed hash chain against its checkpoints; exit 1 if broken"
+    )
     verify.set_defaults(func=_audit_verify)
 
     keys = commands.add_parser("keys", help="PHI encryption keys")

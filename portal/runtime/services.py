@@ -1,7 +1,7 @@
 """The services one running app is made of (settings, database, tokens, storage, the search
-directory, the audit trail, the outbox's policy and mailer, the waitlist's policy), built once
-from the settings. The web layer makes them current for each request (`handlers.dependencies`);
-the operator commands use them directly."""
+directory, the audit trail and its chain, the outbox's policy and mailer, the waitlist's
+policy), built once from the settings. The web layer makes them current for each request
+(`handlers.dependencies`); the operator commands use them directly."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from kernel.database import Database
 from kernel.settings import Settings
 from models.accounts import use_cases as accounts
 from models.audit.queries import append
+from models.audit.use_cases import AuditChain
 from models.notifications.use_cases import OutboxPolicy
 from models.search.queries import DirectorySnapshot
 from models.waitlist.use_cases import WaitlistPolicy
@@ -36,6 +37,7 @@ class Services:
     storage: Storage
     search_directory: DirectorySnapshot
     audit_trail: AuditTrail
+    audit_chain: AuditChain
     outbox: OutboxPolicy
     mailer: Mailer | None
     waitlist: WaitlistPolicy
@@ -47,6 +49,12 @@ def phi_keyring(settings: Settings) -> phi.Keyring:
     if settings.app_env == "development":
         logger.warning("PHI_ENCRYPTION_KEYS is not set: using the public development PHI key")
     return phi.Keyring.development()
+
+
+def audit_chain(settings: Settings) -> AuditChain:
+    if settings.app_env == "development" and not settings.audit_chain_key:
+        logger.warning("AUDIT_CHAIN_KEY is not set: keying the audit chain with the public key")
+    return AuditChain.from_settings(settings)
 
 
 def session_revocations(settings: Settings, db: Database) -> SessionRevocations:
@@ -89,6 +97,7 @@ def build_services(settings: Settings) -> Services:
         storage=storage_from_settings(settings),
         search_directory=DirectorySnapshot(settings.search_directory_ttl_seconds),
         audit_trail=AuditTrail(db, append),
+        audit_chain=audit_chain(settings),
         outbox=OutboxPolicy.from_settings(settings),
         mailer=mailer_from_settings(settings),
         waitlist=WaitlistPolicy.from_settings(settings),

@@ -23,7 +23,9 @@ configure_logging(settings.log_level, json_format=settings.log_format == "json")
 services = build_services(settings)
 app = create_app(settings, services)
 load_recent_revocations(services)
-sealer = Sealer(lambda: seal_now(services.db), settings.audit_seal_interval_seconds).start()
+sealer = Sealer(
+    lambda: seal_now(services.db, services.audit_chain), settings.audit_seal_interval_seconds
+).start()
 atexit.register(sealer.stop)
 if settings.notification_worker == "inline" and services.mailer is not None:
     outbox_worker = OutboxWorker(

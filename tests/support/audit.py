@@ -13,7 +13,7 @@ from portal.runtime import Services
 
 
 def audit_entries(services: Services, **where: Any) -> list[AuditLog]:
-    seal_now(services.db)
+    seal_now(services.db, services.audit_chain)
     with services.db.new_session() as session:
         query = sa.select(AuditLog).filter_by(**where).order_by(AuditLog.id)
         return list(session.scalars(query))

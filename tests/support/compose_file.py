@@ -260,6 +260,7 @@ def operator_variables() -> dict[str, str]:
     """The example `.env` with every empty value set, as its comments say to make each."""
     made = {
         "JWT_SECRET": base64.b64encode(secrets.token_bytes(36)).decode(),
+        "AUDIT_CHAIN_KEY": base64.b64encode(secrets.token_bytes(36)).decode(),
         "PHI_ENCRYPTION_KEYS": f"2026a:{base64.b64encode(secrets.token_bytes(32)).decode()}",
         "STORAGE_ENCRYPTION_KEY": secrets.token_hex(32),
         "MINIO_KMS_SECRET_KEY": f"portal-sse:{base64.b64encode(secrets.token_bytes(32)).decode()}",

@@ -19,7 +19,7 @@ from portal.ops import cli
 from portal.runtime import Services
 from portal.runtime.background import Sealer
 from security.audit import AuditRecord
-from tests.conftest import TEST_SECRET, TEST_STORAGE_KEY, Backend
+from tests.conftest import TEST_SECRET, TEST_STORAGE_KEY, Backend, checkpoint_path
 from tests.support.audit import audit_entries
 
 
@@ -33,7 +33,7 @@ def _traffic(client, auth) -> None:
 
 def _verify(services: Services):
     with services.db.new_session() as session:
-        return verify(session)
+        return verify(session, services.audit_chain)
 
 
 def _cli_verify(backend: Backend, monkeypatch, capsys) -> tuple[int, str]:
@@ -42,6 +42,7 @@ def _cli_verify(backend: Backend, monkeypatch, capsys) -> tuple[int, str]:
     monkeypatch.setenv("STORAGE_ENCRYPTION_KEY", TEST_STORAGE_KEY)
     monkeypatch.setenv("JWT_SECRET", TEST_SECRET)
     monkeypatch.setenv("STORAGE_PATH", str(backend.storage_path))
+    monkeypatch.setenv("AUDIT_CHECKPOINT", f"file://{checkpoint_path(backend.storage_path)}")
     code = cli.main(["audit", "verify"])
     return code, capsys.readouterr().out
 
@@ -99,7 +100,10 @@ def test_a_rehashed_forgery_still_breaks_the_next_link(client, auth, services):
         services,
         sa.update(AuditLog)
         .where(AuditLog.id == forged.id)
-        .values(user_id=forged.user_id, hash=entry_hash(forged, forged.prev_hash)),
+        .values(
+            user_id=forged.user_id,
+            hash=entry_hash(forged, forged.prev_hash, services.audit_chain.keys.entries),
+        ),
     )
     assert _verify(services).broken_at == entries[2].id
 
@@ -139,7 +143,7 @@ def test_concurrent_writers_and_sealers_build_one_linear_chain(services: Service
         try:
             start.wait()
             while writing.is_set():
-                seal_now(services.db)
+                seal_now(services.db, services.audit_chain)
         except BaseException as exc:
             errors.append(exc)
 
@@ -176,12 +180,14 @@ def _entry(services: Services, entry_id: int, resource_id: str) -> None:
 
 def test_an_entry_committed_late_is_sealed_after_the_chain_and_verifies(services: Services):
     _entry(services, 1000, "first committed")
-    assert seal_now(services.db) == 1
+    assert seal_now(services.db, services.audit_chain) == 1
     _entry(services, 500, "committed later, numbered lower")
     with services.db.new_session() as session:
-        assert verify(session).unsealed == 1
-    assert seal_now(services.db) == 1
-    assert seal_now(services.db) == 0  # nothing left: sealing again changes nothing
+        assert verify(session, services.audit_chain).unsealed == 1
+    assert seal_now(services.db, services.audit_chain) == 1
+    assert (
+        seal_now(services.db, services.audit_chain) == 0
+    )  # nothing left: sealing again changes nothing
     by_seq = sorted(audit_entries(services), key=lambda e: e.seq or 0)
     assert [e.id for e in by_seq] == [1000, 500]
     assert by_seq[1].prev_hash == by_seq[0].hash

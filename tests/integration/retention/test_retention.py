@@ -87,7 +87,7 @@ def _ids(services: Services, model: type) -> set[str]:
 def test_a_dry_run_reports_and_changes_nothing(services: Services):
     _arrange(services)
     tokens, visits = _ids(services, RefreshToken), _ids(services, Appointment)
-    report = run_retention(services.db, services.settings, NOW, dry_run=True)
+    report = run_retention(services.db, services.audit_chain, services.settings, NOW, dry_run=True)
     assert (report.audit_entries, report.refresh_tokens, report.cancelled_appointments) == (2, 2, 1)
     assert _ids(services, RefreshToken) == tokens and _ids(services, Appointment) == visits
     assert len(audit_entries(services)) == 4
@@ -98,7 +98,7 @@ def test_a_dry_run_reports_and_changes_nothing(services: Services):
 def test_a_run_purges_what_is_past_retention_and_keeps_the_rest(services: Services):
     survivors = _arrange(services)
     seeded_visits = _ids(services, Appointment) - set(survivors["visits"])
-    report = run_retention(services.db, services.settings, NOW)
+    report = run_retention(services.db, services.audit_chain, services.settings, NOW)
     assert (report.audit_entries, report.refresh_tokens, report.cancelled_appointments) == (2, 2, 1)
     assert _ids(services, RefreshToken) == set(survivors["tokens"])
     remaining_visits = _ids(services, Appointment)
@@ -111,18 +111,18 @@ def test_a_run_purges_what_is_past_retention_and_keeps_the_rest(services: Servic
     ]
     assert entries[-1].details["auditEntries"] == 2
     with services.db.new_session() as session:
-        report_after = verify(session)
+        report_after = verify(session, services.audit_chain)
     assert report_after.intact and report_after.entries == 2
 
 
 def test_removing_the_entry_after_the_pruned_ones_is_still_detected(services: Services):
     _arrange(services)
-    run_retention(services.db, services.settings, NOW)
+    run_retention(services.db, services.audit_chain, services.settings, NOW)
     with services.db.engine.begin() as connection:
         oldest_kept = connection.scalar(sa.select(sa.func.min(AuditLog.id)))
         connection.execute(sa.delete(AuditLog).where(AuditLog.id == oldest_kept))
     with services.db.new_session() as session:
-        assert not verify(session).intact
+        assert not verify(session, services.audit_chain).intact
 
 
 def test_the_command_line(services: Services, backend: Backend, monkeypatch, capsys):

@@ -10,6 +10,7 @@ import pytest
 from kernel.settings import SettingsError, load_settings, parse_duration
 
 LONG_SECRET = "x" * 40
+AUDIT_CHAIN = {"audit_chain_key": "c" * 40, "audit_checkpoint": "s3://audit-bucket/checkpoints"}
 PHI_KEYS = "k1:" + base64.b64encode(bytes(range(32))).decode()
 
 
@@ -62,7 +63,13 @@ def test_production_without_jwt_secret_refuses_to_start(
 def test_every_missing_production_secret_is_named_at_once() -> None:
     with pytest.raises(SettingsError) as refused:
         load_settings(app_env="production", jwt_secret=None)
-    for name in ("JWT_SECRET", "PHI_ENCRYPTION_KEYS", "STORAGE_ENCRYPTION_KEY"):
+    for name in (
+        "JWT_SECRET",
+        "PHI_ENCRYPTION_KEYS",
+        "STORAGE_ENCRYPTION_KEY",
+        "AUDIT_CHAIN_KEY",
+        "AUDIT_CHECKPOINT",
+    ):
         assert name in str(refused.value)
 
 
@@ -77,6 +84,7 @@ def test_production_turns_response_validation_off_by_default() -> None:
         jwt_secret=LONG_SECRET,
         phi_encryption_keys=PHI_KEYS,
         storage_encryption_key=bytes(range(32)).hex(),
+        **AUDIT_CHAIN,
     )
     assert settings.validate_responses is False
     assert settings.signing_secret == LONG_SECRET
@@ -156,6 +164,8 @@ def test_test_and_production_keep_the_plans_limits(monkeypatch, env: str) -> Non
     monkeypatch.setenv("JWT_SECRET", LONG_SECRET)
     monkeypatch.setenv("PHI_ENCRYPTION_KEYS", PHI_KEYS)
     monkeypatch.setenv("STORAGE_ENCRYPTION_KEY", base64.b64encode(bytes(32)).decode())
+    monkeypatch.setenv("AUDIT_CHAIN_KEY", "c" * 40)
+    monkeypatch.setenv("AUDIT_CHECKPOINT", "file:///var/log/portal/audit-checkpoints.log")
     settings = load_settings()
     assert (settings.rate_limit_max_requests, settings.rate_limit_auth_max) == (100, 5)
     assert settings.rate_limit_booking_max == 10
@@ -167,3 +177,40 @@ def test_test_and_production_keep_the_plans_limits(monkeypatch, env: str) -> Non
 def test_a_database_url_the_server_cannot_use_is_refused_by_name(url: str) -> None:
     with pytest.raises(SettingsError, match="DATABASE_URL"):
         load_settings(database_url=url)
+
+
+def test_production_needs_an_audit_chain_key_and_a_checkpoint_outside_the_database() -> None:
+    production = {
+        "app_env": "production",
+        "jwt_secret": LONG_SECRET,
+        "phi_encryption_keys": PHI_KEYS,
+        "storage_encryption_key": bytes(range(32)).hex(),
+    }
+    with pytest.raises(SettingsError, match="AUDIT_CHAIN_KEY is required") as refused:
+        load_settings(**production)
+    assert "AUDIT_CHECKPOINT is required" in str(refused.value)
+    with pytest.raises(SettingsError, match="AUDIT_CHAIN_KEY is too short"):
+        load_settings(**production, audit_chain_key="short", audit_checkpoint="s3://b/p")
+    with pytest.raises(SettingsError, match="AUDIT_CHECKPOINT is required"):
+        load_settings(**production, audit_chain_key="c" * 40, audit_checkpoint="off")
+    settings = load_settings(**production, **AUDIT_CHAIN)
+    assert settings.chain_key == "c" * 40
+    assert settings.checkpoint_url == "s3://audit-bucket/checkpoints"
+
+
+def test_development_keys_the_chain_and_checkpoints_it_without_configuration() -> None:
+    settings = load_settings(app_env="development")
+    assert settings.chain_key  # the public development key
+    assert settings.checkpoint_url == "file://var/audit-checkpoints.log"
+    assert load_settings(app_env="development", audit_checkpoint="off").checkpoint_url is None
+    test = load_settings(
+        app_env="test", jwt_secret=LONG_SECRET, storage_encryption_key=bytes(range(32)).hex()
+    )
+    assert test.checkpoint_url is None  # tests name their own
+    assert test.chain_key == settings.chain_key
+
+
+@pytest.mark.parametrize("value", ["/var/log/audit.log", "http://example.com/x", "s3://"])
+def test_a_checkpoint_that_is_neither_a_file_nor_a_bucket_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="AUDIT_CHECKPOINT"):
+        load_settings(audit_checkpoint=value)

@@ -87,6 +87,8 @@ def test_production_requires_phi_keys():
         jwt_secret=secret,
         phi_encryption_keys=f"k1:{KEY_A}",
         storage_encryption_key=bytes(range(32)).hex(),
+        audit_chain_key="c" * 40,
+        audit_checkpoint="s3://audit-bucket/checkpoints",
     )
     assert settings.phi_encryption_keys == f"k1:{KEY_A}"
 

@@ -33,6 +33,7 @@ from tests.support.compose_file import (
 # What the operator must set in .env: no default could be safe for any of them.
 SECRETS = {
     "JWT_SECRET",
+    "AUDIT_CHAIN_KEY",
     "PHI_ENCRYPTION_KEYS",
     "STORAGE_ENCRYPTION_KEY",
     "DB_PASSWORD",
