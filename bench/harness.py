@@ -152,6 +152,7 @@ def free_port(ports: range = PORTS) -> int:
 class Server:
     base_url: str
     metrics_token: str
+    pid: int  # the master process; its workers are its children
 
 
 @contextmanager
@@ -195,7 +196,7 @@ def running_server(
     with child_server.serving(
         env, port=port, workers=workers, log=RESULTS / log_name, startup_timeout=120
     ) as server:
-        yield Server(server.base_url, token)
+        yield Server(server.base_url, token, server.process.pid)
 
 
 def fetch_metrics(server: Server) -> str:

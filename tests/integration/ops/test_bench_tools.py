@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,28 @@ def test_make_bench_providers_drives_every_case_through_a_real_server(tmp_path: 
         assert 0 < row["statements_per_request"] <= 7, name
     assert searches["search: no filter"]["matches"] == 30
     assert report["cases"]["available-slots"]["statements_per_request"] > 0
+
+
+@pytest.mark.mariadb
+def test_make_bench_measures_every_endpoint_and_the_floor(tmp_path: Path) -> None:
+    """`make bench` in seconds: both floor apps and every endpoint answer as expected and get
+    a CPU figure and a ratio to the floor."""
+    server = mysql_server_or_skip()
+    results = tmp_path / "bench.json"
+    env = {**os.environ, "LOAD_MYSQL_URL": server, "LOAD_REDIS_URL": "memory://"}
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "bench.floor", "--seconds", "0.5", "--connections", "2",
+            "--writes", "4", "--results", str(results),
+        ],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(results.read_text())
+    names = [row["endpoint"] for row in report["endpoints"]]
+    assert len(names) == 11
+    assert "POST /api/auth/login" in names
+    for row in [*report["floor"], *report["endpoints"]]:
+        assert row["requests"] > 0 and not row["unexpected"], row
+        assert row["cpu_ms_per_request"] > 0 and row["x_floor"] > 0, row
+    assert "| connexion FlaskApp hello (the floor) |" in done.stdout

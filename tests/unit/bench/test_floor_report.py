@@ -1,0 +1,45 @@
+"""`make bench`'s arithmetic (bench/floor.py): CPU of a process tree, ratios, the table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from bench.floor import build_report, cpu_seconds, process_tree, to_markdown
+
+
+def run(name: str, cpu: float | None, unexpected: dict[str, int] | None = None) -> dict:  # type: ignore[type-arg]
+    return {
+        "endpoint": name, "requests": 100, "statuses": {"200": 100},
+        "unexpected": unexpected or {}, "rps": 50.0, "p50_ms": 5.0, "p95_ms": 9.0,
+        "cpu_ms_per_request": cpu,
+    }  # fmt: skip
+
+
+def test_the_cpu_of_a_tree_counts_its_children() -> None:
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    child = subprocess.Popen([sys.executable, "-c", burn + "time.sleep(30)"])
+    try:
+        time.sleep(1.5)
+        assert child.pid in process_tree(os.getpid())
+        assert cpu_seconds(child.pid) >= 0.25
+        assert cpu_seconds(os.getpid()) >= cpu_seconds(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_ratios_to_the_floor_and_login_listed_apart() -> None:
+    report = build_report(
+        [run("connexion FlaskApp hello (the floor)", 2.0), run("bare Starlette hello", 0.5)],
+        [run("POST /api/auth/login", 40.0), run("GET /health", 5.0, {"500": 1})],
+        {"workers": 2},
+    )
+    by_name = {r["endpoint"]: r for r in [*report["floor"], *report["endpoints"]]}
+    assert by_name["GET /health"]["x_floor"] == 2.5
+    assert by_name["bare Starlette hello"]["x_floor"] == 0.25
+    table = to_markdown(report).splitlines()
+    assert table[-1].startswith("| POST /api/auth/login (argon2: apart) | 40.0 | 20.0 |")
+    assert "UNEXPECTED {'500': 1}" in table[-2]
