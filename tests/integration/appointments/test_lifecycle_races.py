@@ -48,7 +48,8 @@ def _under_way(running: RunningServer, minute_offset: int) -> str:
     start += timedelta(minutes=minute_offset)
     if start.minute % 30 == 0:
         start += timedelta(minutes=1)
-    with running.services.db.new_session() as session:
+
+    def add(session: sa.orm.Session) -> str:
         appointment = Appointment(
             patient_id=user_id(session, "patient1@example.com"),
             provider_id=user_id(session, "doctor1@example.com"),
@@ -60,8 +61,11 @@ def _under_way(running: RunningServer, minute_offset: int) -> str:
             duration=60,
         )
         session.add(appointment)
-        session.commit()
+        session.flush()
         return appointment.id
+
+    # a unit of work: retried while the server's workers hold SQLite's write lock
+    return running.services.db.run(add)
 
 
 def _outcome_in_db(running: RunningServer, appointment_id: str) -> tuple[str, int]:
