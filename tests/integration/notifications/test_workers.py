@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
@@ -24,6 +25,13 @@ from tests.support.factories import a_patient
 from tests.support.servers import running_server, server_env
 from tests.support.smtp_server import SmtpServer, smtp_server
 from tests.support.waiting import wait_until
+
+
+def wednesday_ahead() -> date:
+    """The first Wednesday at least two days after the real today: a server process runs on the
+    real clock, so its booking date cannot be the frozen tests' fixed one."""
+    start = utcnow().date() + timedelta(days=2)
+    return start + timedelta(days=(2 - start.weekday()) % 7)
 
 
 def worker_env(backend: Backend, smtp: SmtpServer, **overrides: str) -> dict[str, str]:
@@ -117,16 +125,17 @@ def test_portal_serve_in_development_delivers_its_own_mail(
         RATE_LIMIT_ENABLED="false",
     )
     env.pop("SMTP_HOST", None)
+    day = wednesday_ahead()
     with running_server(env) as base_url:
         slots = httpx.get(
             f"{base_url}/api/providers/{doctor}/available-slots",
-            params={"date": NEXT_WEDNESDAY.isoformat()},
+            params={"date": day.isoformat()},
             headers=auth("patient1@example.com"),
         ).json()["slots"]
         assert slots, "the demo doctor has a free slot next Wednesday"
         response = httpx.post(
             f"{base_url}/api/appointments",
-            json=booking(doctor, NEXT_WEDNESDAY, slots[0]),
+            json=booking(doctor, day, slots[0]),
             headers=auth("patient1@example.com"),
         )
         assert response.status_code == 201, response.text
