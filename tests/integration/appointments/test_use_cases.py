@@ -9,10 +9,10 @@ import pytest
 
 from kernel.clock import Clock
 from kernel.errors import InvalidInput, NotAllowed
-from models.appointments import use_cases
 from models.appointments.errors import NotAcceptingNewPatients, SlotTaken
 from models.appointments.queries.appointments import AppointmentFilters
-from models.appointments.use_cases import BookingRequest
+from models.appointments.use_cases import appointments as use_cases
+from models.appointments.use_cases.appointments import BookingRequest
 from models.notifications.use_cases import OutboxPolicy
 from portal.runtime import Services
 from security.identity import Identity

@@ -1,6 +1,6 @@
 """What the API does with appointments: list and read them, book, reschedule, cancel (by the
-patient or, for them, by the front desk), the lifecycle's status changes, and the free slots of a
-provider's day.
+patient or, for them, by the front desk), and the free slots of a provider's day; the
+lifecycle's status changes are in `lifecycle`.
 
 Every change runs as one unit of work and first locks the provider's profile row, so two changes
 touching one provider's calendar never interleave; the unique index `uq_appointments_active_slot`
@@ -29,7 +29,6 @@ from models.appointments.errors import (
     PatientNotFound,
     ProviderNotFound,
     SlotTaken,
-    TransitionRefused,
 )
 from models.appointments.queries import appointments as appointment_queries
 from models.appointments.queries import lifecycle as lifecycle_queries
@@ -40,15 +39,6 @@ from models.appointments.queries.availability import (
     load_day,
     name_of_provider,
     provider_name,
-)
-from models.appointments.rules.lifecycle import (
-    CHECK_IN,
-    COMPLETE,
-    CONFIRM,
-    NO_SHOW,
-    LifecycleTimes,
-    Transition,
-    refusal_to_transition,
 )
 from models.appointments.rules.schedules import holds
 from models.appointments.rules.slots import (
@@ -78,10 +68,6 @@ from security.policy.appointments import (
     require_appointment_viewer,
     require_booking_for,
     require_may_cancel,
-    require_may_check_in,
-    require_may_complete,
-    require_may_confirm,
-    require_may_mark_no_show,
 )
 
 SLOT_INDEX = "uq_appointments_active_slot"
@@ -224,7 +210,7 @@ def available_slots(
     return DaySlots(starts, zone)
 
 
-def _visit(appointment: Appointment, provider: str, clock: Clock) -> Visit:
+def visit_of(appointment: Appointment, provider: str, clock: Clock) -> Visit:
     """The appointment as its patient's messages describe it."""
     return Visit(
         appointment_id=appointment.id,
@@ -287,7 +273,7 @@ def book_in(
     session.add(appointment)
     flush_slot(session)
     notifications.on_booked(
-        session, _visit(appointment, schedule.profile.name, clock), patient_id, clock.now, outbox
+        session, visit_of(appointment, schedule.profile.name, clock), patient_id, clock.now, outbox
     )
     return appointment
 
@@ -362,12 +348,20 @@ def reschedule(
         slot_freed(session, left, clock)
     notifications.on_rescheduled(
         session,
-        _visit(appointment, schedule.profile.name, clock),
+        visit_of(appointment, schedule.profile.name, clock),
         appointment.patient_id,
         clock.now,
         outbox,
     )
     return appointment
+
+
+def check_expected(status: str, expected: str | None) -> None:
+    """409 when the caller acted on a status the appointment no longer has."""
+    if expected is not None and status != expected:
+        raise ChangedMeanwhile(
+            f"The appointment was changed meanwhile: its status is {status}, not {expected}"
+        )
 
 
 @writes
@@ -385,7 +379,7 @@ def cancel(
     soon as this commits, and `slot_freed` hears of it in the same unit of work."""
     appointment = _appointment_for_change(session, identity, appointment_id, _may_cancel)
     session.refresh(appointment, with_for_update=True)
-    _check_expected(appointment.status, expected_status)
+    check_expected(appointment.status, expected_status)
     refusal = refusal_to_cancel(appointment.status, appointment.starts_at(clock.zone), clock.now)
     if refusal:
         raise ChangeRefused(refusal)
@@ -396,7 +390,7 @@ def cancel(
     session.flush()
     provider = name_of_provider(session, appointment.provider_id)
     notifications.on_cancelled(
-        session, _visit(appointment, provider, clock), appointment.patient_id, clock.now, outbox
+        session, visit_of(appointment, provider, clock), appointment.patient_id, clock.now, outbox
     )
     if slot_freed is not None:
         freed = FreedSlot(appointment.provider_id, appointment.date, appointment.start_time,
@@ -418,143 +412,9 @@ def calendar(
     provider = provider_name(row.provider.first_name, row.provider.last_name)
     method = "CANCEL" if appointment.status == "cancelled" else "REQUEST"
     return invitation(
-        _visit(appointment, provider, clock),
+        visit_of(appointment, provider, clock),
         outbox.mail_from,
         appointment_queries.email_of(session, appointment.patient_id),
         clock.now,
         method,
-    )
-
-
-def _check_expected(status: str, expected: str | None) -> None:
-    """409 when the caller acted on a status the appointment no longer has."""
-    if expected is not None and status != expected:
-        raise ChangedMeanwhile(
-            f"The appointment was changed meanwhile: its status is {status}, not {expected}"
-        )
-
-
-def _transition(
-    session: Session,
-    identity: Identity,
-    appointment_id: str,
-    transition: Transition,
-    allowed: Callable[[Identity, Appointment], None],
-    expected_status: str | None,
-    clock: Clock,
-    times: LifecycleTimes,
-    outbox: OutboxPolicy,
-) -> Appointment:
-    """One step of the lifecycle: judged from the status read, written only if that status is
-    still the row's (`change_status`), so of two concurrent changes one wins and the other is
-    told 409."""
-    appointment = session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise AppointmentNotFound()
-    allowed(identity, appointment)
-    seen = appointment.status
-    audit.note(details={"patientId": appointment.patient_id, "from": seen, "to": transition.target})
-    _check_expected(seen, expected_status)
-    refusal = refusal_to_transition(
-        transition, seen, appointment.starts_at(clock.zone), appointment.duration, clock.now, times
-    )
-    if refusal:
-        raise TransitionRefused(refusal)
-    values: dict[str, object] = {"status": transition.target}
-    if transition is CHECK_IN:
-        values["check_in_time"] = clock.now
-    if transition is COMPLETE:
-        values["check_out_time"] = clock.now
-    if not lifecycle_queries.change_status(session, appointment.id, seen, values):
-        session.refresh(appointment)
-        raise ChangedMeanwhile(
-            f"The appointment was changed meanwhile: its status is {appointment.status}"
-        )
-    session.refresh(appointment)
-    provider = name_of_provider(session, appointment.provider_id)
-    notifications.on_status_changed(
-        session, _visit(appointment, provider, clock), appointment.patient_id, clock.now, outbox
-    )
-    return appointment
-
-
-@writes
-def confirm(
-    session: Session,
-    identity: Identity,
-    appointment_id: str,
-    expected_status: str | None,
-    clock: Clock,
-    times: LifecycleTimes,
-    outbox: OutboxPolicy,
-) -> Appointment:
-    """scheduled -> confirmed, by the patient or by a nurse or admin for them."""
-
-    def allowed(who: Identity, appointment: Appointment) -> None:
-        require_may_confirm(who, appointment.patient_id)
-
-    return _transition(
-        session, identity, appointment_id, CONFIRM, allowed, expected_status, clock, times, outbox
-    )
-
-
-@writes
-def check_in(
-    session: Session,
-    identity: Identity,
-    appointment_id: str,
-    expected_status: str | None,
-    clock: Clock,
-    times: LifecycleTimes,
-    outbox: OutboxPolicy,
-) -> Appointment:
-    """scheduled|confirmed -> checked_in at the front desk, from `check_in_opens` before the
-    start until the visit's end; records the check-in time."""
-
-    def allowed(who: Identity, appointment: Appointment) -> None:
-        require_may_check_in(who)
-
-    return _transition(
-        session, identity, appointment_id, CHECK_IN, allowed, expected_status, clock, times, outbox
-    )
-
-
-@writes
-def complete(
-    session: Session,
-    identity: Identity,
-    appointment_id: str,
-    expected_status: str | None,
-    clock: Clock,
-    times: LifecycleTimes,
-    outbox: OutboxPolicy,
-) -> Appointment:
-    """checked_in -> completed, by the appointment's doctor or a nurse; records the check-out
-    time."""
-
-    def allowed(who: Identity, appointment: Appointment) -> None:
-        require_may_complete(who, appointment.provider_id)
-
-    return _transition(
-        session, identity, appointment_id, COMPLETE, allowed, expected_status, clock, times, outbox
-    )
-
-
-@writes
-def mark_no_show(
-    session: Session,
-    identity: Identity,
-    appointment_id: str,
-    expected_status: str | None,
-    clock: Clock,
-    times: LifecycleTimes,
-    outbox: OutboxPolicy,
-) -> Appointment:
-    """scheduled|confirmed -> no_show, by staff, once the start plus the grace period is past."""
-
-    def allowed(who: Identity, appointment: Appointment) -> None:
-        require_may_mark_no_show(who, appointment.provider_id)
-
-    return _transition(
-        session, identity, appointment_id, NO_SHOW, allowed, expected_status, clock, times, outbox
     )
