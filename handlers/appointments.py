@@ -132,8 +132,8 @@ def cancel_appointment(
         body["reason"],
         dependencies.clinic_clock(),
         current.outbox,
-        body.get("expectedStatus"),
         refill := dependencies.slot_refill(),
+        body.get("expectedStatus"),
     )
     _count_offers(refill)
     return wire.cancelled(appointment), 200

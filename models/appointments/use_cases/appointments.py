@@ -84,11 +84,19 @@ class FreedSlot:
     minutes: int
 
 
-# Called inside the unit of work of the change that freed the slot (a cancellation, a
-# reschedule away), after the change is written and with the provider locked, so whatever it
-# writes (the waitlist's offers and their messages) commits or rolls back with the change. The
-# layer above passes it down: the appointments know nothing of who waits for their slots.
+# Called once inside the unit of work of every change that frees a slot (a cancellation or a
+# reschedule away, by the patient or by staff for them), after the change is written and with
+# the provider locked, so whatever it writes (the waitlist's offers and their messages) commits
+# or rolls back with the change. The layer above passes it down: the appointments know nothing
+# of who waits for their slots. A no-show frees nothing: its start has passed.
 SlotFreed = Callable[[Session, FreedSlot, Clock], None]
+
+
+def _slot_of(appointment: Appointment) -> FreedSlot:
+    """The start the appointment holds now, as the slot it frees when it leaves it."""
+    return FreedSlot(
+        appointment.provider_id, appointment.date, appointment.start_time, appointment.duration
+    )
 
 
 @dataclass(frozen=True)
@@ -313,7 +321,7 @@ def reschedule(
     reason: str | None,
     clock: Clock,
     outbox: OutboxPolicy,
-    slot_freed: SlotFreed | None = None,
+    slot_freed: SlotFreed,
 ) -> Appointment:
     """Move an appointment (its patient's, or the front desk's for them) to another free slot
     of the same provider; `slot_freed` hears of the start it leaves."""
@@ -336,16 +344,14 @@ def reschedule(
         raise InvalidInput.field("time", "the provider has no available times")
     _check_day(day, clock, schedule.zone(clock.zone))
     _check_slot(schedule, day, start, appointment.duration, clock)
-    left = FreedSlot(appointment.provider_id, appointment.date, appointment.start_time,
-                     appointment.duration)  # fmt: skip
+    left = _slot_of(appointment)
     place = _place(session, schedule, start, appointment.duration)
     appointment.date, appointment.start_time = day, start
     appointment.location, appointment.time_zone = place.address, place.zone
     appointment.reschedule_reason = reason
     appointment.calendar_sequence += 1
     flush_slot(session)
-    if slot_freed is not None:
-        slot_freed(session, left, clock)
+    slot_freed(session, left, clock)
     notifications.on_rescheduled(
         session,
         visit_of(appointment, schedule.profile.name, clock),
@@ -372,8 +378,8 @@ def cancel(
     reason: str,
     clock: Clock,
     outbox: OutboxPolicy,
+    slot_freed: SlotFreed,
     expected_status: str | None = None,
-    slot_freed: SlotFreed | None = None,
 ) -> Appointment:
     """Cancel an appointment (by its patient, or by staff with a reason); its slot is free as
     soon as this commits, and `slot_freed` hears of it in the same unit of work."""
@@ -392,10 +398,7 @@ def cancel(
     notifications.on_cancelled(
         session, visit_of(appointment, provider, clock), appointment.patient_id, clock.now, outbox
     )
-    if slot_freed is not None:
-        freed = FreedSlot(appointment.provider_id, appointment.date, appointment.start_time,
-                          appointment.duration)  # fmt: skip
-        slot_freed(session, freed, clock)
+    slot_freed(session, _slot_of(appointment), clock)
     return appointment
 
 
