@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-import boto3
-from botocore.config import Config
-
+from adapters.s3 import s3_client
 from kernel.settings import Settings
 
 
@@ -68,19 +66,7 @@ class S3CheckpointLog:
 
     @classmethod
     def from_settings(cls, settings: Settings, bucket: str, prefix: str) -> S3CheckpointLog:
-        client = boto3.client(
-            "s3",
-            region_name=settings.aws_region,
-            endpoint_url=settings.aws_endpoint_url,
-            aws_access_key_id=settings.aws_access_key_id,
-            aws_secret_access_key=settings.aws_secret_access_key,
-            config=Config(
-                connect_timeout=3,
-                read_timeout=10,
-                retries={"max_attempts": 2, "mode": "standard"},
-                s3={"addressing_style": "path" if settings.aws_endpoint_url else "auto"},
-            ),
-        )
+        client = s3_client(settings, read_timeout=10)
         return cls(client, bucket, prefix)
 
     @property

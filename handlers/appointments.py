@@ -3,7 +3,6 @@ check in, complete, no-show)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,12 +13,13 @@ from handlers import dependencies
 from handlers.wire import appointments as wire
 from handlers.wire.formats import page_headers, pagination
 from kernel.errors import Conflict, DomainError
-from models.appointments import use_cases
 from models.appointments.queries.appointments import AppointmentFilters
 from models.appointments.rules.lifecycle import LifecycleTimes
 from models.appointments.rules.slots import parse_time_of_day
-from models.appointments.tables import Appointment
-from models.appointments.use_cases import BookingRequest
+from models.appointments.use_cases import appointments as use_cases
+from models.appointments.use_cases import lifecycle
+from models.appointments.use_cases.appointments import BookingRequest
+from models.appointments.use_cases.lifecycle import LifecycleStep
 from models.waitlist.use_cases import SlotRefill
 from security.identity import Identity
 
@@ -132,18 +132,15 @@ def cancel_appointment(
         body["reason"],
         dependencies.clinic_clock(),
         current.outbox,
-        body.get("expectedStatus"),
         refill := dependencies.slot_refill(),
+        body.get("expectedStatus"),
     )
     _count_offers(refill)
     return wire.cancelled(appointment), 200
 
 
-_Step = Callable[..., Appointment]
-
-
 def _lifecycle_step(
-    step: _Step, id_: str, body: object, token_info: dict[str, Any]
+    step: LifecycleStep, id_: str, body: object, token_info: dict[str, Any]
 ) -> tuple[dict[str, Any], int]:
     # The body is optional: without one (and so without a JSON content type) connexion hands
     # over the empty raw bytes instead of the schema's default.
@@ -169,25 +166,25 @@ def _lifecycle_step(
 def confirm_appointment(
     id_: str, token_info: dict[str, Any], body: object = None
 ) -> tuple[dict[str, Any], int]:
-    return _lifecycle_step(use_cases.confirm, id_, body, token_info)
+    return _lifecycle_step(lifecycle.confirm, id_, body, token_info)
 
 
 def check_in_appointment(
     id_: str, token_info: dict[str, Any], body: object = None
 ) -> tuple[dict[str, Any], int]:
-    return _lifecycle_step(use_cases.check_in, id_, body, token_info)
+    return _lifecycle_step(lifecycle.check_in, id_, body, token_info)
 
 
 def complete_appointment(
     id_: str, token_info: dict[str, Any], body: object = None
 ) -> tuple[dict[str, Any], int]:
-    return _lifecycle_step(use_cases.complete, id_, body, token_info)
+    return _lifecycle_step(lifecycle.complete, id_, body, token_info)
 
 
 def mark_appointment_no_show(
     id_: str, token_info: dict[str, Any], body: object = None
 ) -> tuple[dict[str, Any], int]:
-    return _lifecycle_step(use_cases.mark_no_show, id_, body, token_info)
+    return _lifecycle_step(lifecycle.mark_no_show, id_, body, token_info)
 
 
 def get_appointment_calendar(id_: str, token_info: dict[str, Any]) -> flask.Response:

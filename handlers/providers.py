@@ -12,8 +12,8 @@ from adapters import metrics
 from handlers import dependencies
 from handlers.wire import providers as wire
 from handlers.wire.formats import etag_matches, strong_etag
-from models.appointments import use_cases as appointments
 from models.appointments.rules.slots import format_time_of_day
+from models.appointments.use_cases import appointments
 from models.providers.queries import SearchFilters
 from models.search import use_cases as search
 

@@ -11,10 +11,9 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.s3 import s3_client
 from adapters.storage.base import CHUNK_SIZE, UNAVAILABLE, check_key
 from kernel.errors import Unavailable
 from kernel.settings import Settings
@@ -34,20 +33,7 @@ class S3Storage:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Storage:
-        client = boto3.client(
-            "s3",
-            region_name=settings.aws_region,
-            endpoint_url=settings.aws_endpoint_url,
-            aws_access_key_id=settings.aws_access_key_id,
-            aws_secret_access_key=settings.aws_secret_access_key,
-            config=Config(
-                connect_timeout=3,
-                read_timeout=20,
-                retries={"max_attempts": 2, "mode": "standard"},
-                # S3-compatible servers on a plain host:port rarely do virtual-hosted buckets.
-                s3={"addressing_style": "path" if settings.aws_endpoint_url else "auto"},
-            ),
-        )
+        client = s3_client(settings, read_timeout=20)
         return cls(client, settings.aws_s3_bucket)
 
     def save(self, key: str, chunks: Iterable[bytes]) -> int:

@@ -5,7 +5,7 @@ A freed slot stays open to anyone while it is offered (docs/api.md, waitlist): o
 head start, not a hold. Everything that decides who gets a slot runs under the provider's row
 lock (`load_day(..., for_update=True)`), the one that serializes bookings, so an accept, a
 booking, a cancellation and an expiry pass of one provider run one after another; the accept
-books through `appointments.use_cases.book_in`, the booking rules themselves.
+books through `appointments.use_cases.appointments.book_in`, the booking rules themselves.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from models.appointments.queries.availability import ProviderDay, load_day
 from models.appointments.rules.slots import SLOT_GRID_MINUTES, is_free_slot
 from models.appointments.rules.visits import duration_for, is_virtual_visit
 from models.appointments.tables import Appointment
-from models.appointments.use_cases import BookingRequest, FreedSlot, book_in
+from models.appointments.use_cases.appointments import BookingRequest, FreedSlot, book_in
 from models.base import new_id
 from models.notifications import use_cases as notifications
 from models.notifications.rules import Visit
@@ -249,7 +249,8 @@ def offer_freed_slot(
 
 class SlotRefill:
     """The hook the appointments' cancel and reschedule call with the slot they free
-    (`appointments.use_cases.SlotFreed`); `refill` says what the last call did, for metrics."""
+    (`appointments.use_cases.appointments.SlotFreed`); `refill` says what the last call did,
+    for metrics."""
 
     def __init__(self, policy: WaitlistPolicy, outbox: OutboxPolicy) -> None:
         self.policy, self.outbox = policy, outbox

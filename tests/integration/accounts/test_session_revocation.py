@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 import sqlalchemy as sa
 import time_machine
 
+from kernel.settings import Settings
 from models import RefreshToken, User
-from portal.runtime import build_services
+from portal.runtime import Services, build_services
 from portal.web.app import create_app
 from security.passwords import verify_password
 from tests.conftest import DEMO_PASSWORD, TEST_SECRET, make_settings
@@ -213,47 +217,43 @@ def test_the_maximum_lifetime_is_a_setting(backend, services):
         assert "maximum lifetime" in refused.json()["error"]["message"]
 
 
+@contextmanager
+def logged_out_on_a_first_worker(settings: Settings) -> Iterator[tuple[Any, dict, Services]]:
+    """Two apps with their own revocation lists stand for two workers: patient1 logs in on the
+    first, is still served by the second, then logs out on the first. Yields the second's
+    client, the ended session and the second's services."""
+    workers = [build_services(settings), build_services(settings)]
+    try:
+        first, second = (create_app(settings, each).test_client() for each in workers)
+        session = login(first)
+        assert second.get("/api/auth/me", headers=headers(session)).status_code == 200
+        out = first.post(
+            "/api/auth/logout",
+            json={"refreshToken": session["refreshToken"]},
+            headers=headers(session),
+        )
+        assert out.status_code == 204
+        yield second, session, workers[1]
+    finally:
+        for each in workers:
+            each.db.dispose()
+
+
 def test_with_redis_unreachable_the_database_tells_other_workers(backend, services):
-    """Two apps with their own revocation lists stand for two workers; their Redis refuses
-    connections, so each asks the database (within the check's timeout) and still refuses."""
+    """Their Redis refuses connections, so the second worker asks the database (within the
+    check's timeout) and still refuses."""
     settings = make_settings(
         backend.url, backend.storage_path, rate_limit_storage_url="redis://127.0.0.1:1/0"
     )
-    workers = [build_services(settings), build_services(settings)]
-    try:
-        first, second = (create_app(settings, each).test_client() for each in workers)
-        session = login(first)
-        assert second.get("/api/auth/me", headers=headers(session)).status_code == 200
-        out = first.post(
-            "/api/auth/logout",
-            json={"refreshToken": session["refreshToken"]},
-            headers=headers(session),
-        )
-        assert out.status_code == 204
+    with logged_out_on_a_first_worker(settings) as (second, session, worker):
         assert_ended(second.get("/api/auth/me", headers=headers(session)))
-        assert workers[1].revocations.shared_is_down
-    finally:
-        for each in workers:
-            each.db.dispose()
+        assert worker.revocations.shared_is_down
 
 
 def test_without_redis_other_workers_refuse_the_token_within_the_poll_interval(backend):
-    """Two apps without Redis stand for two workers: the second learns of the first's logout
-    from the database at its next poll (SESSION_REVOCATION_POLL_SECONDS), not per request."""
+    """Without Redis the second worker learns of the first's logout from the database at its
+    next poll (SESSION_REVOCATION_POLL_SECONDS), not per request."""
     settings = make_settings(backend.url, backend.storage_path, session_revocation_poll_seconds=1)
-    workers = [build_services(settings), build_services(settings)]
-    try:
-        first, second = (create_app(settings, each).test_client() for each in workers)
-        session = login(first)
-        assert second.get("/api/auth/me", headers=headers(session)).status_code == 200
-        out = first.post(
-            "/api/auth/logout",
-            json={"refreshToken": session["refreshToken"]},
-            headers=headers(session),
-        )
-        assert out.status_code == 204
+    with logged_out_on_a_first_worker(settings) as (second, session, _):
         time.sleep(1.1)  # the poll interval (a monotonic clock, which time-machine leaves alone)
         assert_ended(second.get("/api/auth/me", headers=headers(session)))
-    finally:
-        for each in workers:
-            each.db.dispose()

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from models import Appointment
 from models.appointments.errors import SlotTaken
-from models.appointments.use_cases import flush_slot
+from models.appointments.use_cases.appointments import flush_slot
 from portal.web.errors import status_of
 
 

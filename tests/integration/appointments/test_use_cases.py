@@ -9,10 +9,10 @@ import pytest
 
 from kernel.clock import Clock
 from kernel.errors import InvalidInput, NotAllowed
-from models.appointments import use_cases
 from models.appointments.errors import NotAcceptingNewPatients, SlotTaken
 from models.appointments.queries.appointments import AppointmentFilters
-from models.appointments.use_cases import BookingRequest
+from models.appointments.use_cases import appointments as use_cases
+from models.appointments.use_cases.appointments import BookingRequest, FreedSlot
 from models.notifications.use_cases import OutboxPolicy
 from portal.runtime import Services
 from security.identity import Identity
@@ -85,9 +85,17 @@ def test_a_cancelled_slot_can_be_booked_again(services: Services, people):
     booked = use_cases.book(
         services.db, identity_of(first), request(doctor.id, time(9)), CLOCK, "https://meet", OUTBOX
     )
+    freed: list[FreedSlot] = []
     use_cases.cancel(
-        services.db, identity_of(first), booked.id, "Plans changed, sorry", CLOCK, OUTBOX
+        services.db,
+        identity_of(first),
+        booked.id,
+        "Plans changed, sorry",
+        CLOCK,
+        OUTBOX,
+        lambda session, slot, clock: freed.append(slot),
     )
+    assert freed == [FreedSlot(doctor.id, NEXT_WEDNESDAY, time(9), 30)]  # heard of once
     again = use_cases.book(
         services.db, identity_of(second), request(doctor.id, time(9)), CLOCK, "https://meet", OUTBOX
     )

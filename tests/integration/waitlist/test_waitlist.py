@@ -1,5 +1,5 @@
 """The waitlist through HTTP, on SQLite and MariaDB, at a frozen clock: join, a cancellation by
-another patient, the offers (by the outbox and in the API), accept, the appointment, the
+another patient or by staff, the offers (by the outbox and in the API), accept, the appointment, the
 others told 409; expiry and refill, decline, leave, and a slot open to anyone while offered."""
 
 from __future__ import annotations
@@ -353,3 +353,43 @@ def test_a_longer_visit_is_not_offered_a_time_it_does_not_fit(client, auth, doct
     assert cancel(client, auth, booked["id"]).status_code == 200
     assert offers(client, auth, WAITING[0]) == []  # 09:00-10:00 runs into 09:30
     assert len(offers(client, auth, WAITING[1])) == 1
+
+
+@pytest.mark.parametrize(
+    "staff", ["nurse1@example.com", "admin@example.com", "doctor1@example.com"]
+)
+def test_a_cancellation_by_staff_offers_the_slot_like_the_patients_own(
+    client, auth, db_session, doctor, booked, staff
+):
+    assert join(client, auth, WAITING[0], doctor).status_code == 201
+    cancelled = cancel(client, auth, booked["id"], email=staff)
+    assert cancelled.status_code == 200, cancelled.text
+    [offer] = offers(client, auth, WAITING[0])
+    assert (offer["date"], offer["time"], offer["status"]) == (
+        NEXT_WEDNESDAY.isoformat(), "09:00 AM", "open"
+    )  # fmt: skip
+    db_session.rollback()  # a fresh snapshot
+    slot = db_session.scalars(sa.select(WaitlistSlot)).one()  # one entry point, called once
+    assert (slot.provider_id, slot.date, slot.status) == (doctor, NEXT_WEDNESDAY, "offering")
+    sent = db_session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "waitlist_offer")
+    ).all()
+    assert [m.recipient_id for m in sent] == [user_id(db_session, WAITING[0])]
+
+
+def test_a_reschedule_by_staff_for_the_patient_offers_the_time_it_leaves(
+    client, auth, db_session, doctor, booked
+):
+    assert join(client, auth, WAITING[0], doctor).status_code == 201
+    moved = client.put(
+        f"/api/appointments/{booked['id']}/reschedule",
+        json={"date": NEXT_WEDNESDAY.isoformat(), "time": "02:00 PM"},
+        headers=auth("nurse1@example.com"),
+    )
+    assert moved.status_code == 200, moved.text
+    [offer] = offers(client, auth, WAITING[0])
+    assert (offer["date"], offer["time"], offer["status"]) == (
+        NEXT_WEDNESDAY.isoformat(), "09:00 AM", "open"
+    )  # fmt: skip
+    db_session.rollback()
+    assert len(db_session.scalars(sa.select(WaitlistSlot)).all()) == 1

@@ -122,6 +122,47 @@ def test_the_invitation_carries_the_right_offset_after_a_daylight_saving_change(
     assert before[1]["DTSTART"].dt.time() == after[1]["DTSTART"].dt.time() == time(9)
 
 
+def _offset_by_vtimezone(vtimezone: icalendar.Timezone, local: datetime) -> timedelta:
+    """The UTC offset a calendar client reads for the wall time `local` from the VTIMEZONE
+    alone (the latest STANDARD or DAYLIGHT onset at or before it), not from our tz database."""
+    onsets: list[tuple[datetime, timedelta]] = []
+    for part in vtimezone.walk():
+        if part.name not in ("STANDARD", "DAYLIGHT"):
+            continue
+        starts = [part["DTSTART"].dt]
+        rdates = part.get("RDATE", [])
+        for listed in rdates if isinstance(rdates, list) else [rdates]:
+            starts += [each.dt for each in listed.dts]
+        onsets += [(start.replace(tzinfo=None), part["TZOFFSETTO"].td) for start in starts]
+    return max(onset for onset in onsets if onset[0] <= local.replace(tzinfo=None))[1]
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "offset"),
+    [
+        # The clinic's (seeded) zone and a second US zone, each on the Monday after the spring
+        # change (Sunday 8 March 2026) and after the autumn change (Sunday 1 November 2026).
+        ("America/New_York", date(2026, 3, 9), timedelta(hours=-4)),
+        ("America/New_York", date(2026, 11, 2), timedelta(hours=-5)),
+        ("America/Los_Angeles", date(2026, 3, 9), timedelta(hours=-7)),
+        ("America/Los_Angeles", date(2026, 11, 2), timedelta(hours=-8)),
+    ],
+)
+def test_the_invitation_keeps_the_booked_wall_time_its_tzid_and_vtimezone_across_dst(
+    zone, day, offset
+):
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    ics = invitation(visit(day=day, zone=zone), FROM, "p@x.example", now, "REQUEST")
+    assert f"DTSTART;TZID={zone}:{day:%Y%m%d}T090000" in ics.decode()  # 09:00 as booked
+    calendar, event = _event(ics)
+    assert event["DTSTART"].params["TZID"] == event["DTEND"].params["TZID"] == zone
+    assert event["DTSTART"].dt == datetime.combine(day, time(9), ZoneInfo(zone))
+    assert event["DTSTART"].dt.utcoffset() == offset
+    [vtimezone] = calendar.walk("VTIMEZONE")
+    assert vtimezone["TZID"] == zone
+    assert _offset_by_vtimezone(vtimezone, event["DTSTART"].dt) == offset
+
+
 def test_a_cancellation_says_cancel_and_a_change_raises_the_sequence():
     now = datetime(2026, 12, 1, tzinfo=UTC)
     calendar, event = _event(

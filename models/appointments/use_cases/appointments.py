@@ -1,6 +1,6 @@
 """What the API does with appointments: list and read them, book, reschedule, cancel (by the
-patient or, for them, by the front desk), the lifecycle's status changes, and the free slots of a
-provider's day.
+patient or, for them, by the front desk), and the free slots of a provider's day; the
+lifecycle's status changes are in `lifecycle`.
 
 Every change runs as one unit of work and first locks the provider's profile row, so two changes
 touching one provider's calendar never interleave; the unique index `uq_appointments_active_slot`
@@ -29,7 +29,6 @@ from models.appointments.errors import (
     PatientNotFound,
     ProviderNotFound,
     SlotTaken,
-    TransitionRefused,
 )
 from models.appointments.queries import appointments as appointment_queries
 from models.appointments.queries import lifecycle as lifecycle_queries
@@ -40,15 +39,6 @@ from models.appointments.queries.availability import (
     load_day,
     name_of_provider,
     provider_name,
-)
-from models.appointments.rules.lifecycle import (
-    CHECK_IN,
-    COMPLETE,
-    CONFIRM,
-    NO_SHOW,
-    LifecycleTimes,
-    Transition,
-    refusal_to_transition,
 )
 from models.appointments.rules.schedules import holds
 from models.appointments.rules.slots import (
@@ -78,10 +68,6 @@ from security.policy.appointments import (
     require_appointment_viewer,
     require_booking_for,
     require_may_cancel,
-    require_may_check_in,
-    require_may_complete,
-    require_may_confirm,
-    require_may_mark_no_show,
 )
 
 SLOT_INDEX = "uq_appointments_active_slot"
@@ -98,11 +84,19 @@ class FreedSlot:
     minutes: int
 
 
-# Called inside the unit of work of the change that freed the slot (a cancellation, a
-# reschedule away), after the change is written and with the provider locked, so whatever it
-# writes (the waitlist's offers and their messages) commits or rolls back with the change. The
-# layer above passes it down: the appointments know nothing of who waits for their slots.
+# Called once inside the unit of work of every change that frees a slot (a cancellation or a
+# reschedule away, by the patient or by staff for them), after the change is written and with
+# the provider locked, so whatever it writes (the waitlist's offers and their messages) commits
+# or rolls back with the change. The layer above passes it down: the appointments know nothing
+# of who waits for their slots. A no-show frees nothing: its start has passed.
 SlotFreed = Callable[[Session, FreedSlot, Clock], None]
+
+
+def _slot_of(appointment: Appointment) -> FreedSlot:
+    """The start the appointment holds now, as the slot it frees when it leaves it."""
+    return FreedSlot(
+        appointment.provider_id, appointment.date, appointment.start_time, appointment.duration
+    )
 
 
 @dataclass(frozen=True)
@@ -224,7 +218,7 @@ def available_slots(
     return DaySlots(starts, zone)
 
 
-def _visit(appointment: Appointment, provider: str, clock: Clock) -> Visit:
+def visit_of(appointment: Appointment, provider: str, clock: Clock) -> Visit:
     """The appointment as its patient's messages describe it."""
     return Visit(
         appointment_id=appointment.id,
@@ -287,7 +281,7 @@ def book_in(
     session.add(appointment)
     flush_slot(session)
     notifications.on_booked(
-        session, _visit(appointment, schedule.profile.name, clock), patient_id, clock.now, outbox
+        session, visit_of(appointment, schedule.profile.name, clock), patient_id, clock.now, outbox
     )
     return appointment
 
@@ -327,7 +321,7 @@ def reschedule(
     reason: str | None,
     clock: Clock,
     outbox: OutboxPolicy,
-    slot_freed: SlotFreed | None = None,
+    slot_freed: SlotFreed,
 ) -> Appointment:
     """Move an appointment (its patient's, or the front desk's for them) to another free slot
     of the same provider; `slot_freed` hears of the start it leaves."""
@@ -350,24 +344,30 @@ def reschedule(
         raise InvalidInput.field("time", "the provider has no available times")
     _check_day(day, clock, schedule.zone(clock.zone))
     _check_slot(schedule, day, start, appointment.duration, clock)
-    left = FreedSlot(appointment.provider_id, appointment.date, appointment.start_time,
-                     appointment.duration)  # fmt: skip
+    left = _slot_of(appointment)
     place = _place(session, schedule, start, appointment.duration)
     appointment.date, appointment.start_time = day, start
     appointment.location, appointment.time_zone = place.address, place.zone
     appointment.reschedule_reason = reason
     appointment.calendar_sequence += 1
     flush_slot(session)
-    if slot_freed is not None:
-        slot_freed(session, left, clock)
+    slot_freed(session, left, clock)
     notifications.on_rescheduled(
         session,
-        _visit(appointment, schedule.profile.name, clock),
+        visit_of(appointment, schedule.profile.name, clock),
         appointment.patient_id,
         clock.now,
         outbox,
     )
     return appointment
+
+
+def check_expected(status: str, expected: str | None) -> None:
+    """409 when the caller acted on a status the appointment no longer has."""
+    if expected is not None and status != expected:
+        raise ChangedMeanwhile(
+            f"The appointment was changed meanwhile: its status is {status}, not {expected}"
+        )
 
 
 @writes
@@ -378,14 +378,14 @@ def cancel(
     reason: str,
     clock: Clock,
     outbox: OutboxPolicy,
+    slot_freed: SlotFreed,
     expected_status: str | None = None,
-    slot_freed: SlotFreed | None = None,
 ) -> Appointment:
     """Cancel an appointment (by its patient, or by staff with a reason); its slot is free as
     soon as this commits, and `slot_freed` hears of it in the same unit of work."""
     appointment = _appointment_for_change(session, identity, appointment_id, _may_cancel)
     session.refresh(appointment, with_for_update=True)
-    _check_expected(appointment.status, expected_status)
+    check_expected(appointment.status, expected_status)
     refusal = refusal_to_cancel(appointment.status, appointment.starts_at(clock.zone), clock.now)
     if refusal:
         raise ChangeRefused(refusal)
@@ -396,12 +396,9 @@ def cancel(
     session.flush()
     provider = name_of_provider(session, appointment.provider_id)
     notifications.on_cancelled(
-        session, _visit(appointment, provider, clock), appointment.patient_id, clock.now, outbox
+        session, visit_of(appointment, provider, clock), appointment.patient_id, clock.now, outbox
     )
-    if slot_freed is not None:
-        freed = FreedSlot(appointment.provider_id, appointment.date, appointment.start_time,
-                          appointment.duration)  # fmt: skip
-        slot_freed(session, freed, clock)
+    slot_freed(session, _slot_of(appointment), clock)
     return appointment
 
 
@@ -418,143 +415,9 @@ def calendar(
     provider = provider_name(row.provider.first_name, row.provider.last_name)
     method = "CANCEL" if appointment.status == "cancelled" else "REQUEST"
     return invitation(
-        _visit(appointment, provider, clock),
+        visit_of(appointment, provider, clock),
         outbox.mail_from,
         appointment_queries.email_of(session, appointment.patient_id),
         clock.now,
         method,
-    )
-
-
-def _check_expected(status: str, expected: str | None) -> None:
-    """409 when the caller acted on a status the appointment no longer has."""
-    if expected is not None and status != expected:
-        raise ChangedMeanwhile(
-            f"The appointment was changed meanwhile: its status is {status}, not {expected}"
-        )
-
-
-def _transition(
-    session: Session,
-    identity: Identity,
-    appointment_id: str,
-    transition: Transition,
-    allowed: Callable[[Identity, Appointment], None],
-    expected_status: str | None,
-    clock: Clock,
-    times: LifecycleTimes,
-    outbox: OutboxPolicy,
-) -> Appointment:
-    """One step of the lifecycle: judged from the status read, written only if that status is
-    still the row's (`change_status`), so of two concurrent changes one wins and the other is
-    told 409."""
-    appointment = session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise AppointmentNotFound()
-    allowed(identity, appointment)
-    seen = appointment.status
-    audit.note(details={"patientId": appointment.patient_id, "from": seen, "to": transition.target})
-    _check_expected(seen, expected_status)
-    refusal = refusal_to_transition(
-        transition, seen, appointment.starts_at(clock.zone), appointment.duration, clock.now, times
-    )
-    if refusal:
-        raise TransitionRefused(refusal)
-    values: dict[str, object] = {"status": transition.target}
-    if transition is CHECK_IN:
-        values["check_in_time"] = clock.now
-    if transition is COMPLETE:
-        values["check_out_time"] = clock.now
-    if not lifecycle_queries.change_status(session, appointment.id, seen, values):
-        session.refresh(appointment)
-        raise ChangedMeanwhile(
-            f"The appointment was changed meanwhile: its status is {appointment.status}"
-        )
-    session.refresh(appointment)
-    provider = name_of_provider(session, appointment.provider_id)
-    notifications.on_status_changed(
-        session, _visit(appointment, provider, clock), appointment.patient_id, clock.now, outbox
-    )
-    return appointment
-
-
-@writes
-def confirm(
-    session: Session,
-    identity: Identity,
-    appointment_id: str,
-    expected_status: str | None,
-    clock: Clock,
-    times: LifecycleTimes,
-    outbox: OutboxPolicy,
-) -> Appointment:
-    """scheduled -> confirmed, by the patient or by a nurse or admin for them."""
-
-    def allowed(who: Identity, appointment: Appointment) -> None:
-        require_may_confirm(who, appointment.patient_id)
-
-    return _transition(
-        session, identity, appointment_id, CONFIRM, allowed, expected_status, clock, times, outbox
-    )
-
-
-@writes
-def check_in(
-    session: Session,
-    identity: Identity,
-    appointment_id: str,
-    expected_status: str | None,
-    clock: Clock,
-    times: LifecycleTimes,
-    outbox: OutboxPolicy,
-) -> Appointment:
-    """scheduled|confirmed -> checked_in at the front desk, from `check_in_opens` before the
-    start until the visit's end; records the check-in time."""
-
-    def allowed(who: Identity, appointment: Appointment) -> None:
-        require_may_check_in(who)
-
-    return _transition(
-        session, identity, appointment_id, CHECK_IN, allowed, expected_status, clock, times, outbox
-    )
-
-
-@writes
-def complete(
-    session: Session,
-    identity: Identity,
-    appointment_id: str,
-    expected_status: str | None,
-    clock: Clock,
-    times: LifecycleTimes,
-    outbox: OutboxPolicy,
-) -> Appointment:
-    """checked_in -> completed, by the appointment's doctor or a nurse; records the check-out
-    time."""
-
-    def allowed(who: Identity, appointment: Appointment) -> None:
-        require_may_complete(who, appointment.provider_id)
-
-    return _transition(
-        session, identity, appointment_id, COMPLETE, allowed, expected_status, clock, times, outbox
-    )
-
-
-@writes
-def mark_no_show(
-    session: Session,
-    identity: Identity,
-    appointment_id: str,
-    expected_status: str | None,
-    clock: Clock,
-    times: LifecycleTimes,
-    outbox: OutboxPolicy,
-) -> Appointment:
-    """scheduled|confirmed -> no_show, by staff, once the start plus the grace period is past."""
-
-    def allowed(who: Identity, appointment: Appointment) -> None:
-        require_may_mark_no_show(who, appointment.provider_id)
-
-    return _transition(
-        session, identity, appointment_id, NO_SHOW, allowed, expected_status, clock, times, outbox
     )
