@@ -7,6 +7,8 @@ reported if the change would leave it outside the hours); a booking arriving aft
 reads the new hours. A change that would leave booked appointments outside the hours is refused
 (`HoursHoldBookings`, naming them) unless the caller sends `conflicts="keep"`: the change is then
 made and the appointments stay booked as they are, outside the new hours, listed in the answer.
+Starts a change opens (new hours, time off lifted) are handed to `SlotsOpened`, the waitlist's
+hook, in the same unit of work, as a cancellation hands over the slot it frees.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from kernel.clock import Clock
 from kernel.database import reads, writes
 from kernel.errors import FieldError, InvalidInput
 from models.appointments.errors import ProviderNotFound
-from models.appointments.queries.availability import load_weekly_windows
+from models.appointments.queries.availability import load_bookings, load_weekly_windows
 from models.appointments.queries.schedules import load_changes
 from models.appointments.rules.schedules import (
     TimeOff,
@@ -35,15 +37,19 @@ from models.appointments.rules.schedules import (
     windows_on,
 )
 from models.appointments.rules.slots import (
+    SLOT_GRID_MINUTES,
     WEEKDAY_NAMES,
     Booking,
     booking_horizon,
     clinic_today,
     format_time_of_day,
+    free_slots,
     starts_at,
     within_booking_horizon,
+    zone_of_day,
 )
 from models.appointments.tables import ProviderAvailability, ProviderExtraHours, ProviderTimeOff
+from models.appointments.use_cases import FreedSlot
 from models.providers.tables import ProviderLocation, ProviderProfile
 from models.schedules import queries
 from models.schedules.errors import (
@@ -59,6 +65,10 @@ from security.policy.schedules import require_schedule_editor, require_schedule_
 CONFLICT_CHOICES = ("refuse", "keep")
 T = TypeVar("T")
 V = TypeVar("V")
+
+# Called with the starts a change has just opened (one provider's, not bookable before it),
+# inside the change's unit of work with the provider locked; the layer above passes it down.
+SlotsOpened = Callable[[Session, str, Sequence[FreedSlot], Clock], None]
 
 
 @dataclass(frozen=True)
@@ -118,10 +128,36 @@ def _zones(locations: Sequence[ProviderLocation], clinic: str) -> dict[str, str]
     return {location.id: location.time_zone or clinic for location in locations}
 
 
+def _bookable_span(clock: Clock) -> tuple[date, date]:
+    """The dates a booking can be on, a day wider each way (locations east and west of the
+    clinic may be on another date)."""
+    today = clinic_today(clock.now, clock.zone)
+    return today - timedelta(days=1), booking_horizon(today) + timedelta(days=1)
+
+
+def _open_starts(session: Session, provider_user_id: str, clock: Clock) -> set[tuple[date, time]]:
+    """Every (date, start) at which a slot of the grid's length can be booked now."""
+    first, last = _bookable_span(clock)
+    weekly = load_weekly_windows(session, [provider_user_id])[provider_user_id]
+    changes = load_changes(session, [provider_user_id], first, last)[provider_user_id]
+    bookings = load_bookings(session, [provider_user_id], first, last)[provider_user_id]
+    found: set[tuple[date, time]] = set()
+    day = first
+    while day <= last:
+        windows = windows_on(day, weekly.get(WEEKDAY_NAMES[day.weekday()], []), changes.get(day))
+        if windows:
+            zone = zone_of_day(windows, clock.zone)
+            starts = free_slots(
+                windows, bookings.get(day, []), day, SLOT_GRID_MINUTES, clock.now, zone
+            )
+            found.update((day, start) for start in starts)
+        day += timedelta(days=1)
+    return found
+
+
 def _holding(session: Session, provider_user_id: str, clock: Clock) -> dict[str, bool]:
     """For each future changeable booking of the provider: does it lie inside its day's hours?"""
-    today = clinic_today(clock.now, clock.zone)
-    first, last = today - timedelta(days=1), booking_horizon(today) + timedelta(days=1)
+    first, last = _bookable_span(clock)
     weekly = load_weekly_windows(session, [provider_user_id])[provider_user_id]
     changes = load_changes(session, [provider_user_id], first, last)[provider_user_id]
     held = {}
@@ -147,11 +183,13 @@ def _guarded(
     change: Callable[[], T],
     conflicts: str,
     clock: Clock,
+    opened: SlotsOpened | None,
 ) -> Changed[T]:
     """Make `change`, then compare which bookings lie inside the hours before and after it: any
     the change leaves outside are refused (the whole change rolls back) or, with
-    `conflicts="keep"`, kept and listed."""
+    `conflicts="keep"`, kept and listed. The starts it opens go to `opened`."""
     before = _holding(session, provider_user_id, clock)
+    open_before = _open_starts(session, provider_user_id, clock) if opened else set()
     value = change()
     session.flush()
     after = _holding(session, provider_user_id, clock)
@@ -170,6 +208,10 @@ def _guarded(
         )
     if kept:
         audit.note(details={"keptAppointments": [visit.id for visit in kept]})
+    if opened is not None:
+        new = sorted(_open_starts(session, provider_user_id, clock) - open_before)
+        freed = [FreedSlot(provider_user_id, day, start, SLOT_GRID_MINUTES) for day, start in new]
+        opened(session, provider_user_id, freed, clock)
     return Changed(value, kept)
 
 
@@ -178,13 +220,10 @@ def _described(
 ) -> list[KeptVisit]:
     if not ids:
         return []
-    today = clinic_today(clock.now, clock.zone)
     wanted = set(ids)
     return [
         KeptVisit(visit.id, visit.day, visit.start, visit.time_zone or clock.zone.key)
-        for visit in queries.booked_visits(
-            session, provider_user_id, today - timedelta(days=1), booking_horizon(today)
-        )
+        for visit in queries.booked_visits(session, provider_user_id, *_bookable_span(clock))
         if visit.id in wanted
     ]
 
@@ -218,6 +257,7 @@ def replace_availability(
     windows: Sequence[WindowRequest],
     conflicts: str,
     clock: Clock,
+    opened: SlotsOpened | None = None,
 ) -> Changed[list[Located]]:
     """Replace the provider's weekly windows with `windows`, at once for slots and booking."""
     profile = _provider(session, identity, provider_user_id)
@@ -250,7 +290,7 @@ def replace_availability(
         return _located_windows(session, profile, clock)
 
     audit.note(resource_id=provider_user_id, details={"windows": len(wanted)})
-    return _guarded(session, provider_user_id, change, conflicts, clock)
+    return _guarded(session, provider_user_id, change, conflicts, clock, opened)
 
 
 # -- time off ---------------------------------------------------------------------------------
@@ -302,14 +342,19 @@ def add_time_off(
         session.add(row)
         return row
 
-    changed = _guarded(session, provider_user_id, change, conflicts, clock)
+    changed = _guarded(session, provider_user_id, change, conflicts, clock, None)
     audit.note(resource_id=changed.value.id)
     return changed
 
 
 @writes
 def delete_time_off(
-    session: Session, identity: Identity, provider_user_id: str, time_off_id: str
+    session: Session,
+    identity: Identity,
+    provider_user_id: str,
+    time_off_id: str,
+    clock: Clock,
+    opened: SlotsOpened | None = None,
 ) -> None:
     """Remove time off: its hours are bookable again at once (no booking can be displaced)."""
     profile = _provider(session, identity, provider_user_id)
@@ -317,7 +362,7 @@ def delete_time_off(
     if row is None or row.provider_id != profile.id:
         raise TimeOffNotFound()
     audit.note(resource_id=row.id)
-    session.delete(row)
+    _guarded(session, provider_user_id, lambda: session.delete(row), "refuse", clock, opened)
 
 
 # -- extra hours ------------------------------------------------------------------------------
@@ -350,6 +395,7 @@ def add_extra_hours(
     provider_user_id: str,
     request: ExtraHoursRequest,
     clock: Clock,
+    opened: SlotsOpened | None = None,
 ) -> Located:
     """Add hours on one date at one of the provider's locations (adding never displaces a
     booking)."""
@@ -390,8 +436,7 @@ def add_extra_hours(
         end_time=request.end,
         location_id=location_id,
     )
-    session.add(row)
-    session.flush()
+    _guarded(session, provider_user_id, lambda: session.add(row), "refuse", clock, opened)
     audit.note(resource_id=row.id)
     return Located(row, zones[location_id])
 
@@ -411,4 +456,4 @@ def delete_extra_hours(
     if row is None or row.provider_id != profile.id:
         raise ExtraHoursNotFound()
     audit.note(resource_id=row.id)
-    return _guarded(session, provider_user_id, lambda: session.delete(row), conflicts, clock)
+    return _guarded(session, provider_user_id, lambda: session.delete(row), conflicts, clock, None)
