@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Generic, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -25,12 +24,11 @@ from kernel.clock import Clock
 from kernel.database import reads, writes
 from kernel.errors import FieldError, InvalidInput
 from models.appointments.errors import ProviderNotFound
-from models.appointments.queries.availability import load_bookings, load_weekly_windows
+from models.appointments.queries.availability import load_weekly_windows
 from models.appointments.queries.schedules import load_changes
 from models.appointments.rules.schedules import (
     TimeOff,
     WeeklyWindow,
-    holds,
     time_off_problems,
     weekly_problems,
     window_problems,
@@ -39,14 +37,9 @@ from models.appointments.rules.schedules import (
 from models.appointments.rules.slots import (
     SLOT_GRID_MINUTES,
     WEEKDAY_NAMES,
-    Booking,
-    booking_horizon,
     clinic_today,
     format_time_of_day,
-    free_slots,
-    starts_at,
     within_booking_horizon,
-    zone_of_day,
 )
 from models.appointments.tables import ProviderAvailability, ProviderExtraHours, ProviderTimeOff
 from models.appointments.use_cases import FreedSlot
@@ -128,55 +121,6 @@ def _zones(locations: Sequence[ProviderLocation], clinic: str) -> dict[str, str]
     return {location.id: location.time_zone or clinic for location in locations}
 
 
-def _bookable_span(clock: Clock) -> tuple[date, date]:
-    """The dates a booking can be on, a day wider each way (locations east and west of the
-    clinic may be on another date)."""
-    today = clinic_today(clock.now, clock.zone)
-    return today - timedelta(days=1), booking_horizon(today) + timedelta(days=1)
-
-
-def _open_starts(session: Session, provider_user_id: str, clock: Clock) -> set[tuple[date, time]]:
-    """Every (date, start) at which a slot of the grid's length can be booked now."""
-    first, last = _bookable_span(clock)
-    weekly = load_weekly_windows(session, [provider_user_id])[provider_user_id]
-    changes = load_changes(session, [provider_user_id], first, last)[provider_user_id]
-    bookings = load_bookings(session, [provider_user_id], first, last)[provider_user_id]
-    found: set[tuple[date, time]] = set()
-    day = first
-    while day <= last:
-        windows = windows_on(day, weekly.get(WEEKDAY_NAMES[day.weekday()], []), changes.get(day))
-        if windows:
-            zone = zone_of_day(windows, clock.zone)
-            starts = free_slots(
-                windows, bookings.get(day, []), day, SLOT_GRID_MINUTES, clock.now, zone
-            )
-            found.update((day, start) for start in starts)
-        day += timedelta(days=1)
-    return found
-
-
-def _holding(session: Session, provider_user_id: str, clock: Clock) -> dict[str, bool]:
-    """For each future changeable booking of the provider: does it lie inside its day's hours?"""
-    first, last = _bookable_span(clock)
-    weekly = load_weekly_windows(session, [provider_user_id])[provider_user_id]
-    changes = load_changes(session, [provider_user_id], first, last)[provider_user_id]
-    held = {}
-    for visit in queries.booked_visits(session, provider_user_id, first, last):
-        start = starts_at(visit.day, visit.start, _zone(visit.time_zone, clock))
-        if start <= clock.now:
-            continue
-        windows = windows_on(
-            visit.day, weekly.get(WEEKDAY_NAMES[visit.day.weekday()], []), changes.get(visit.day)
-        )
-        held[visit.id] = holds(windows, Booking(visit.start, visit.minutes)) is not None
-    return held
-
-
-def _zone(name: str | None, clock: Clock) -> ZoneInfo:
-    """A named zone, or the clinic's for none."""
-    return ZoneInfo(name) if name else clock.zone
-
-
 def _guarded(
     session: Session,
     provider_user_id: str,
@@ -188,11 +132,11 @@ def _guarded(
     """Make `change`, then compare which bookings lie inside the hours before and after it: any
     the change leaves outside are refused (the whole change rolls back) or, with
     `conflicts="keep"`, kept and listed. The starts it opens go to `opened`."""
-    before = _holding(session, provider_user_id, clock)
-    open_before = _open_starts(session, provider_user_id, clock) if opened else set()
+    before = queries.holding(session, provider_user_id, clock)
+    open_before = queries.open_starts(session, provider_user_id, clock) if opened else set()
     value = change()
     session.flush()
-    after = _holding(session, provider_user_id, clock)
+    after = queries.holding(session, provider_user_id, clock)
     outside = [aid for aid, inside in before.items() if inside and not after.get(aid, True)]
     kept = _described(session, provider_user_id, outside, clock)
     if kept and conflicts != "keep":
@@ -209,7 +153,7 @@ def _guarded(
     if kept:
         audit.note(details={"keptAppointments": [visit.id for visit in kept]})
     if opened is not None:
-        new = sorted(_open_starts(session, provider_user_id, clock) - open_before)
+        new = sorted(queries.open_starts(session, provider_user_id, clock) - open_before)
         freed = [FreedSlot(provider_user_id, day, start, SLOT_GRID_MINUTES) for day, start in new]
         opened(session, provider_user_id, freed, clock)
     return Changed(value, kept)
@@ -223,7 +167,7 @@ def _described(
     wanted = set(ids)
     return [
         KeptVisit(visit.id, visit.day, visit.start, visit.time_zone or clock.zone.key)
-        for visit in queries.booked_visits(session, provider_user_id, *_bookable_span(clock))
+        for visit in queries.booked_visits(session, provider_user_id, *queries.bookable_span(clock))
         if visit.id in wanted
     ]
 
@@ -410,7 +354,7 @@ def add_extra_hours(
         problems.append(FieldError("locationId", "is not one of the provider's"))
     else:
         zone = zones[location_id]
-        today = clinic_today(clock.now, _zone(zone, clock))
+        today = clinic_today(clock.now, queries.zone_named(zone, clock))
         if not within_booking_horizon(request.day, today):
             problems.append(FieldError("date", "must be from today up to the booking horizon"))
         weekly = load_weekly_windows(session, [provider_user_id])[provider_user_id]
