@@ -20,7 +20,6 @@ from models.appointments.use_cases import appointments as use_cases
 from models.appointments.use_cases import lifecycle
 from models.appointments.use_cases.appointments import BookingRequest
 from models.appointments.use_cases.lifecycle import LifecycleStep
-from models.waitlist.use_cases import SlotRefill
 from security.identity import Identity
 
 _day = date.fromisoformat  # `date` is also a query parameter's name below
@@ -96,12 +95,6 @@ def create_appointment(
     return wire.booked(appointment, dependencies.clinic_zone_name()), 201, headers
 
 
-def _count_offers(refill: SlotRefill) -> None:
-    """The waitlist offers a freed slot made (counted once the change has committed)."""
-    done = refill.refill
-    metrics.record_waitlist_offers(sent=done.sent, expired=done.expired, taken=done.taken)
-
-
 def reschedule_appointment(
     id_: str, body: dict[str, Any], token_info: dict[str, Any]
 ) -> tuple[dict[str, Any], int]:
@@ -117,7 +110,7 @@ def reschedule_appointment(
         current.outbox,
         refill := dependencies.slot_refill(),
     )
-    _count_offers(refill)
+    dependencies.count_offers(refill)
     return wire.booked(appointment, dependencies.clinic_zone_name()), 200
 
 
@@ -135,7 +128,7 @@ def cancel_appointment(
         refill := dependencies.slot_refill(),
         body.get("expectedStatus"),
     )
-    _count_offers(refill)
+    dependencies.count_offers(refill)
     return wire.cancelled(appointment), 200
 
 

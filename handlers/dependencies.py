@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextvars import ContextVar, Token
 from typing import Protocol
 
+from adapters import metrics
 from adapters.storage import Storage
 from kernel.clock import Clock
 from kernel.database import Database
@@ -63,8 +64,14 @@ def clinic_clock() -> Clock:
 
 
 def slot_refill() -> SlotRefill:
-    """The waitlist's hook for a change that frees a slot (cancel, reschedule)."""
+    """The waitlist's hook for a change that frees a slot (cancel, reschedule, new hours)."""
     return SlotRefill(current().waitlist, current().outbox)
+
+
+def count_offers(refill: SlotRefill) -> None:
+    """The waitlist offers a freed slot made (counted once the change has committed)."""
+    done = refill.refill
+    metrics.record_waitlist_offers(sent=done.sent, expired=done.expired, taken=done.taken)
 
 
 def clinic_zone_name() -> str:

@@ -1,9 +1,15 @@
-"""A provider's schedule: weekly availability, time off and extra hours."""
+"""A provider's schedule: weekly availability, time off and extra hours.
+
+Every operation names the provider in its path and runs one use case as the caller, on the
+clinic's clock (`_read`, `_change`); a change that can open hours also hands the waitlist its
+hook, so the starts it opens are offered as a cancelled slot is.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from handlers import dependencies
 from handlers.wire import schedules as wire
@@ -13,24 +19,60 @@ from models.schedules.use_cases import ExtraHoursRequest, TimeOffRequest, Window
 from security.identity import Identity
 
 Answer = tuple[dict[str, Any], int]
+T = TypeVar("T")
 
 
 def _time(text: str | None) -> Any:
     return None if text is None else parse_time_of_day(text)
 
 
-def get_provider_availability(provider_id: str, token_info: dict[str, Any]) -> Answer:
-    current = dependencies.current()
-    windows = use_cases.get_availability(
-        current.db, Identity.from_token_info(token_info), provider_id, dependencies.clinic_clock()
+def _read(use_case: Callable[..., T], provider_id: str, token_info: dict[str, Any]) -> T:
+    """`use_case(db, caller, provider_id, clock)`."""
+    return use_case(
+        dependencies.current().db,
+        Identity.from_token_info(token_info),
+        provider_id,
+        clock=dependencies.clinic_clock(),
     )
+
+
+def _change(
+    use_case: Callable[..., T],
+    provider_id: str,
+    token_info: dict[str, Any],
+    *args: Any,
+    opens_hours: bool = False,
+) -> T:
+    """`use_case(db, caller, provider_id, *args, clock[, opened])`; once it has committed, this
+    process's search sees the new hours, and the waitlist offers it made are counted."""
+    current = dependencies.current()
+    refill = dependencies.slot_refill()
+    hook = {"opened": refill.opened} if opens_hours else {}
+    result = use_case(
+        current.db,
+        Identity.from_token_info(token_info),
+        provider_id,
+        *args,
+        clock=dependencies.clinic_clock(),
+        **hook,
+    )
+    current.search_directory.clear()
+    if opens_hours:
+        dependencies.count_offers(refill)
+    return result
+
+
+# -- weekly windows ---------------------------------------------------------------------------
+
+
+def get_provider_availability(provider_id: str, token_info: dict[str, Any]) -> Answer:
+    windows = _read(use_cases.get_availability, provider_id, token_info)
     return wire.availability(provider_id, windows, []), 200
 
 
 def replace_provider_availability(
     provider_id: str, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Answer:
-    current = dependencies.current()
     windows = [
         WindowRequest(
             weekday=w["dayOfWeek"],
@@ -41,30 +83,28 @@ def replace_provider_availability(
         )
         for w in body["windows"]
     ]
-    changed = use_cases.replace_availability(
-        current.db,
-        Identity.from_token_info(token_info),
+    changed = _change(
+        use_cases.replace_availability,
         provider_id,
+        token_info,
         windows,
         body.get("conflicts", "refuse"),
-        dependencies.clinic_clock(),
+        opens_hours=True,
     )
-    current.search_directory.clear()  # this process's search sees the new hours at once
     return wire.availability(provider_id, changed.value, changed.kept), 200
 
 
+# -- time off ---------------------------------------------------------------------------------
+
+
 def list_provider_time_off(provider_id: str, token_info: dict[str, Any]) -> Answer:
-    current = dependencies.current()
-    rows = use_cases.list_time_off(
-        current.db, Identity.from_token_info(token_info), provider_id, dependencies.clinic_clock()
-    )
+    rows = _read(use_cases.list_time_off, provider_id, token_info)
     return {"data": [wire.time_off(row) for row in rows]}, 200
 
 
 def create_provider_time_off(
     provider_id: str, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Answer:
-    current = dependencies.current()
     request = TimeOffRequest(
         first=date.fromisoformat(body["startDate"]),
         last=date.fromisoformat(body.get("endDate", body["startDate"])),
@@ -72,13 +112,8 @@ def create_provider_time_off(
         end_time=_time(body.get("endTime")),
         reason=body.get("reason"),
     )
-    changed = use_cases.add_time_off(
-        current.db,
-        Identity.from_token_info(token_info),
-        provider_id,
-        request,
-        body.get("conflicts", "refuse"),
-        dependencies.clinic_clock(),
+    changed = _change(
+        use_cases.add_time_off, provider_id, token_info, request, body.get("conflicts", "refuse")
     )
     return wire.time_off(changed.value, changed.kept), 201
 
@@ -86,50 +121,35 @@ def create_provider_time_off(
 def delete_provider_time_off(
     provider_id: str, time_off_id: str, token_info: dict[str, Any]
 ) -> tuple[None, int]:
-    use_cases.delete_time_off(
-        dependencies.current().db, Identity.from_token_info(token_info), provider_id, time_off_id
-    )
+    _change(use_cases.delete_time_off, provider_id, token_info, time_off_id, opens_hours=True)
     return None, 204
 
 
+# -- extra hours ------------------------------------------------------------------------------
+
+
 def list_provider_extra_hours(provider_id: str, token_info: dict[str, Any]) -> Answer:
-    current = dependencies.current()
-    rows = use_cases.list_extra_hours(
-        current.db, Identity.from_token_info(token_info), provider_id, dependencies.clinic_clock()
-    )
+    rows = _read(use_cases.list_extra_hours, provider_id, token_info)
     return {"data": [wire.extra_hours(row) for row in rows]}, 200
 
 
 def create_provider_extra_hours(
     provider_id: str, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Answer:
-    current = dependencies.current()
     request = ExtraHoursRequest(
         day=date.fromisoformat(body["date"]),
         start=parse_time_of_day(body["startTime"]),
         end=parse_time_of_day(body["endTime"]),
         location_id=body.get("locationId"),
     )
-    located = use_cases.add_extra_hours(
-        current.db,
-        Identity.from_token_info(token_info),
-        provider_id,
-        request,
-        dependencies.clinic_clock(),
-    )
+    located = _change(use_cases.add_extra_hours, provider_id, token_info, request, opens_hours=True)
     return wire.extra_hours(located), 201
 
 
 def delete_provider_extra_hours(
     provider_id: str, extra_hours_id: str, token_info: dict[str, Any], conflicts: str = "refuse"
 ) -> Answer:
-    current = dependencies.current()
-    changed = use_cases.delete_extra_hours(
-        current.db,
-        Identity.from_token_info(token_info),
-        provider_id,
-        extra_hours_id,
-        conflicts,
-        dependencies.clinic_clock(),
+    changed = _change(
+        use_cases.delete_extra_hours, provider_id, token_info, extra_hours_id, conflicts
     )
     return {"keptAppointments": wire.kept(changed.kept)}, 200

@@ -1,14 +1,29 @@
-"""Statements of schedule changes: the provider's lock, its locations' zones, its windows and
-the bookings a change could leave outside them."""
+"""Statements of schedule changes: the provider's lock, its locations' zones, its windows, the
+bookings a change could leave outside them, and the starts open before and after it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kernel.clock import Clock
+from models.appointments.queries.availability import load_bookings, load_weekly_windows
+from models.appointments.queries.schedules import load_changes
+from models.appointments.rules.schedules import holds, windows_on
+from models.appointments.rules.slots import (
+    SLOT_GRID_MINUTES,
+    WEEKDAY_NAMES,
+    Booking,
+    booking_horizon,
+    clinic_today,
+    free_slots,
+    starts_at,
+    zone_of_day,
+)
 from models.appointments.rules.visits import CHANGEABLE_STATUSES
 from models.appointments.tables import (
     Appointment,
@@ -109,3 +124,52 @@ def booked_visits(
         .order_by(Appointment.date, Appointment.start_time)
     )
     return [BookedVisit(*row) for row in rows]
+
+
+def bookable_span(clock: Clock) -> tuple[date, date]:
+    """The dates a booking can be on, a day wider each way (locations east and west of the
+    clinic may be on another date)."""
+    today = clinic_today(clock.now, clock.zone)
+    return today - timedelta(days=1), booking_horizon(today) + timedelta(days=1)
+
+
+def open_starts(session: Session, provider_user_id: str, clock: Clock) -> set[tuple[date, time]]:
+    """Every (date, start) at which a slot of the grid's length can be booked now."""
+    first, last = bookable_span(clock)
+    weekly = load_weekly_windows(session, [provider_user_id])[provider_user_id]
+    changes = load_changes(session, [provider_user_id], first, last)[provider_user_id]
+    bookings = load_bookings(session, [provider_user_id], first, last)[provider_user_id]
+    found: set[tuple[date, time]] = set()
+    day = first
+    while day <= last:
+        windows = windows_on(day, weekly.get(WEEKDAY_NAMES[day.weekday()], []), changes.get(day))
+        if windows:
+            zone = zone_of_day(windows, clock.zone)
+            starts = free_slots(
+                windows, bookings.get(day, []), day, SLOT_GRID_MINUTES, clock.now, zone
+            )
+            found.update((day, start) for start in starts)
+        day += timedelta(days=1)
+    return found
+
+
+def holding(session: Session, provider_user_id: str, clock: Clock) -> dict[str, bool]:
+    """For each future changeable booking of the provider: does it lie inside its day's hours?"""
+    first, last = bookable_span(clock)
+    weekly = load_weekly_windows(session, [provider_user_id])[provider_user_id]
+    changes = load_changes(session, [provider_user_id], first, last)[provider_user_id]
+    held = {}
+    for visit in booked_visits(session, provider_user_id, first, last):
+        start = starts_at(visit.day, visit.start, zone_named(visit.time_zone, clock))
+        if start <= clock.now:
+            continue
+        windows = windows_on(
+            visit.day, weekly.get(WEEKDAY_NAMES[visit.day.weekday()], []), changes.get(visit.day)
+        )
+        held[visit.id] = holds(windows, Booking(visit.start, visit.minutes)) is not None
+    return held
+
+
+def zone_named(name: str | None, clock: Clock) -> ZoneInfo:
+    """A named zone, or the clinic's for none."""
+    return ZoneInfo(name) if name else clock.zone

@@ -7,6 +7,8 @@ reported if the change would leave it outside the hours); a booking arriving aft
 reads the new hours. A change that would leave booked appointments outside the hours is refused
 (`HoursHoldBookings`, naming them) unless the caller sends `conflicts="keep"`: the change is then
 made and the appointments stay booked as they are, outside the new hours, listed in the answer.
+Starts a change opens (new hours, time off lifted) are handed to `SlotsOpened`, the waitlist's
+hook, in the same unit of work, as a cancellation hands over the slot it frees.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Generic, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -28,22 +29,20 @@ from models.appointments.queries.schedules import load_changes
 from models.appointments.rules.schedules import (
     TimeOff,
     WeeklyWindow,
-    holds,
     time_off_problems,
     weekly_problems,
     window_problems,
     windows_on,
 )
 from models.appointments.rules.slots import (
+    SLOT_GRID_MINUTES,
     WEEKDAY_NAMES,
-    Booking,
-    booking_horizon,
     clinic_today,
     format_time_of_day,
-    starts_at,
     within_booking_horizon,
 )
 from models.appointments.tables import ProviderAvailability, ProviderExtraHours, ProviderTimeOff
+from models.appointments.use_cases.appointments import FreedSlot
 from models.providers.tables import ProviderLocation, ProviderProfile
 from models.schedules import queries
 from models.schedules.errors import (
@@ -59,6 +58,10 @@ from security.policy.schedules import require_schedule_editor, require_schedule_
 CONFLICT_CHOICES = ("refuse", "keep")
 T = TypeVar("T")
 V = TypeVar("V")
+
+# Called with the starts a change has just opened (one provider's, not bookable before it),
+# inside the change's unit of work with the provider locked; the layer above passes it down.
+SlotsOpened = Callable[[Session, str, Sequence[FreedSlot], Clock], None]
 
 
 @dataclass(frozen=True)
@@ -118,43 +121,22 @@ def _zones(locations: Sequence[ProviderLocation], clinic: str) -> dict[str, str]
     return {location.id: location.time_zone or clinic for location in locations}
 
 
-def _holding(session: Session, provider_user_id: str, clock: Clock) -> dict[str, bool]:
-    """For each future changeable booking of the provider: does it lie inside its day's hours?"""
-    today = clinic_today(clock.now, clock.zone)
-    first, last = today - timedelta(days=1), booking_horizon(today) + timedelta(days=1)
-    weekly = load_weekly_windows(session, [provider_user_id])[provider_user_id]
-    changes = load_changes(session, [provider_user_id], first, last)[provider_user_id]
-    held = {}
-    for visit in queries.booked_visits(session, provider_user_id, first, last):
-        start = starts_at(visit.day, visit.start, _zone(visit.time_zone, clock))
-        if start <= clock.now:
-            continue
-        windows = windows_on(
-            visit.day, weekly.get(WEEKDAY_NAMES[visit.day.weekday()], []), changes.get(visit.day)
-        )
-        held[visit.id] = holds(windows, Booking(visit.start, visit.minutes)) is not None
-    return held
-
-
-def _zone(name: str | None, clock: Clock) -> ZoneInfo:
-    """A named zone, or the clinic's for none."""
-    return ZoneInfo(name) if name else clock.zone
-
-
 def _guarded(
     session: Session,
     provider_user_id: str,
     change: Callable[[], T],
     conflicts: str,
     clock: Clock,
+    opened: SlotsOpened | None,
 ) -> Changed[T]:
     """Make `change`, then compare which bookings lie inside the hours before and after it: any
     the change leaves outside are refused (the whole change rolls back) or, with
-    `conflicts="keep"`, kept and listed."""
-    before = _holding(session, provider_user_id, clock)
+    `conflicts="keep"`, kept and listed. The starts it opens go to `opened`."""
+    before = queries.holding(session, provider_user_id, clock)
+    open_before = queries.open_starts(session, provider_user_id, clock) if opened else set()
     value = change()
     session.flush()
-    after = _holding(session, provider_user_id, clock)
+    after = queries.holding(session, provider_user_id, clock)
     outside = [aid for aid, inside in before.items() if inside and not after.get(aid, True)]
     kept = _described(session, provider_user_id, outside, clock)
     if kept and conflicts != "keep":
@@ -170,6 +152,10 @@ def _guarded(
         )
     if kept:
         audit.note(details={"keptAppointments": [visit.id for visit in kept]})
+    if opened is not None:
+        new = sorted(queries.open_starts(session, provider_user_id, clock) - open_before)
+        freed = [FreedSlot(provider_user_id, day, start, SLOT_GRID_MINUTES) for day, start in new]
+        opened(session, provider_user_id, freed, clock)
     return Changed(value, kept)
 
 
@@ -178,13 +164,10 @@ def _described(
 ) -> list[KeptVisit]:
     if not ids:
         return []
-    today = clinic_today(clock.now, clock.zone)
     wanted = set(ids)
     return [
         KeptVisit(visit.id, visit.day, visit.start, visit.time_zone or clock.zone.key)
-        for visit in queries.booked_visits(
-            session, provider_user_id, today - timedelta(days=1), booking_horizon(today)
-        )
+        for visit in queries.booked_visits(session, provider_user_id, *queries.bookable_span(clock))
         if visit.id in wanted
     ]
 
@@ -218,6 +201,7 @@ def replace_availability(
     windows: Sequence[WindowRequest],
     conflicts: str,
     clock: Clock,
+    opened: SlotsOpened | None = None,
 ) -> Changed[list[Located]]:
     """Replace the provider's weekly windows with `windows`, at once for slots and booking."""
     profile = _provider(session, identity, provider_user_id)
@@ -250,7 +234,7 @@ def replace_availability(
         return _located_windows(session, profile, clock)
 
     audit.note(resource_id=provider_user_id, details={"windows": len(wanted)})
-    return _guarded(session, provider_user_id, change, conflicts, clock)
+    return _guarded(session, provider_user_id, change, conflicts, clock, opened)
 
 
 # -- time off ---------------------------------------------------------------------------------
@@ -302,14 +286,19 @@ def add_time_off(
         session.add(row)
         return row
 
-    changed = _guarded(session, provider_user_id, change, conflicts, clock)
+    changed = _guarded(session, provider_user_id, change, conflicts, clock, None)
     audit.note(resource_id=changed.value.id)
     return changed
 
 
 @writes
 def delete_time_off(
-    session: Session, identity: Identity, provider_user_id: str, time_off_id: str
+    session: Session,
+    identity: Identity,
+    provider_user_id: str,
+    time_off_id: str,
+    clock: Clock,
+    opened: SlotsOpened | None = None,
 ) -> None:
     """Remove time off: its hours are bookable again at once (no booking can be displaced)."""
     profile = _provider(session, identity, provider_user_id)
@@ -317,7 +306,7 @@ def delete_time_off(
     if row is None or row.provider_id != profile.id:
         raise TimeOffNotFound()
     audit.note(resource_id=row.id)
-    session.delete(row)
+    _guarded(session, provider_user_id, lambda: session.delete(row), "refuse", clock, opened)
 
 
 # -- extra hours ------------------------------------------------------------------------------
@@ -350,6 +339,7 @@ def add_extra_hours(
     provider_user_id: str,
     request: ExtraHoursRequest,
     clock: Clock,
+    opened: SlotsOpened | None = None,
 ) -> Located:
     """Add hours on one date at one of the provider's locations (adding never displaces a
     booking)."""
@@ -364,7 +354,7 @@ def add_extra_hours(
         problems.append(FieldError("locationId", "is not one of the provider's"))
     else:
         zone = zones[location_id]
-        today = clinic_today(clock.now, _zone(zone, clock))
+        today = clinic_today(clock.now, queries.zone_named(zone, clock))
         if not within_booking_horizon(request.day, today):
             problems.append(FieldError("date", "must be from today up to the booking horizon"))
         weekly = load_weekly_windows(session, [provider_user_id])[provider_user_id]
@@ -390,8 +380,7 @@ def add_extra_hours(
         end_time=request.end,
         location_id=location_id,
     )
-    session.add(row)
-    session.flush()
+    _guarded(session, provider_user_id, lambda: session.add(row), "refuse", clock, opened)
     audit.note(resource_id=row.id)
     return Located(row, zones[location_id])
 
@@ -411,4 +400,4 @@ def delete_extra_hours(
     if row is None or row.provider_id != profile.id:
         raise ExtraHoursNotFound()
     audit.note(resource_id=row.id)
-    return _guarded(session, provider_user_id, lambda: session.delete(row), conflicts, clock)
+    return _guarded(session, provider_user_id, lambda: session.delete(row), conflicts, clock, None)

@@ -44,6 +44,30 @@ def specialty_of(session: Session, provider_user_id: str) -> str | None:
     )
 
 
+def waiting_between(
+    session: Session, provider_id: str, specialty: str, first: date, last: date
+) -> list[WaitlistEntry]:
+    """Active entries for this provider or its specialty whose range meets [first, last]."""
+    return list(
+        session.scalars(
+            sa.select(WaitlistEntry).where(
+                WaitlistEntry.status == "active",
+                WaitlistEntry.first_day <= last,
+                WaitlistEntry.last_day >= first,
+                _for_provider(provider_id, specialty),
+            )
+        )
+    )
+
+
+def _for_provider(provider_id: str, specialty: str) -> sa.ColumnElement[bool]:
+    """An entry naming this provider, or naming none and this provider's specialty."""
+    return sa.or_(
+        WaitlistEntry.provider_id == provider_id,
+        sa.and_(WaitlistEntry.provider_id.is_(None), WaitlistEntry.specialty == specialty),
+    )
+
+
 def candidates(
     session: Session, provider_id: str, specialty: str, day: date, passed_over: Collection[str]
 ) -> list[WaitlistEntry]:
@@ -56,10 +80,7 @@ def candidates(
             WaitlistEntry.status == "active",
             WaitlistEntry.first_day <= day,
             WaitlistEntry.last_day >= day,
-            sa.or_(
-                WaitlistEntry.provider_id == provider_id,
-                sa.and_(WaitlistEntry.provider_id.is_(None), WaitlistEntry.specialty == specialty),
-            ),
+            _for_provider(provider_id, specialty),
         )
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
     )

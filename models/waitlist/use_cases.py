@@ -11,6 +11,7 @@ books through `appointments.use_cases.appointments.book_in`, the booking rules t
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -91,10 +92,12 @@ class Refill:
     sent: int = 0
     expired: int = 0
     taken: int = 0
+    offered_to: set[str] = field(default_factory=set)  # the patients the offers went to
 
     def add(self, other: Refill) -> None:
         self.sent, self.expired = self.sent + other.sent, self.expired + other.expired
         self.taken += other.taken
+        self.offered_to |= other.offered_to
 
 
 @dataclass(frozen=True)
@@ -168,10 +171,12 @@ def _refill(
     clock: Clock,
     policy: WaitlistPolicy,
     outbox: OutboxPolicy,
+    passed_over: Collection[str] = (),
 ) -> Refill:
     """Look at one slot under its provider's lock: expire its offers whose time is up; if the
     slot is gone, close its open offers as `taken`; else offer it to the next entries in order
-    of joining, up to `policy.fanout` open offers; with nobody left, the slot is simply free."""
+    of joining (leaving out the patients `passed_over`), up to `policy.fanout` open offers; with
+    nobody left, the slot is simply free."""
     outcome = Refill()
     offers = queries.offers_of_slot(session, slot.id)
     for offer in offers:
@@ -186,6 +191,7 @@ def _refill(
     assert schedule is not None
     need = offers_to_make(policy.fanout, len(live))
     asked = {offer.patient_id for offer in offers}  # one offer of a slot per patient, ever
+    asked |= set(passed_over)
     specialty = queries.specialty_of(session, slot.provider_id) or ""
     view = OpenSlot(slot.provider_id, specialty, slot.date, slot.start_time, slot.minutes)
     made: list[tuple[WaitlistOffer, WaitlistEntry]] = []
@@ -220,6 +226,7 @@ def _refill(
     for offer, entry in made:
         _offer_message(session, offer, entry, slot, schedule, clock, outbox)
     outcome.sent = len(made)
+    outcome.offered_to = {entry.patient_id for _, entry in made}
     return outcome
 
 
@@ -229,9 +236,10 @@ def offer_freed_slot(
     clock: Clock,
     policy: WaitlistPolicy,
     outbox: OutboxPolicy,
+    passed_over: Collection[str] = (),
 ) -> Refill:
-    """Offer a slot just freed to the waitlist, in the transaction of the change that freed it.
-    A slot nobody waits for leaves no row."""
+    """Offer a slot just freed to the waitlist, in the transaction of the change that freed it,
+    leaving out the patients `passed_over`. A slot nobody waits for leaves no row."""
     schedule = load_day(session, freed.provider_id, freed.day, for_update=True)
     slot = queries.offering_slot_at(session, freed.provider_id, freed.day, freed.start)
     if slot is None:
@@ -244,13 +252,13 @@ def offer_freed_slot(
             status="offering",
             freed_at=clock.now,
         )
-    return _refill(session, slot, schedule, clock, policy, outbox)
+    return _refill(session, slot, schedule, clock, policy, outbox, passed_over)
 
 
 class SlotRefill:
     """The hook the appointments' cancel and reschedule call with the slot they free
-    (`appointments.use_cases.appointments.SlotFreed`); `refill` says what the last call did,
-    for metrics."""
+    (`appointments.use_cases.appointments.SlotFreed`), and schedule changes with the starts new
+    hours open (`opened`); `refill` says what the last call did, for metrics."""
 
     def __init__(self, policy: WaitlistPolicy, outbox: OutboxPolicy) -> None:
         self.policy, self.outbox = policy, outbox
@@ -259,6 +267,31 @@ class SlotRefill:
     def __call__(self, session: Session, freed: FreedSlot, clock: Clock) -> None:
         # A unit of work re-run after a deadlock calls this again: the last call is the truth.
         self.refill = offer_freed_slot(session, freed, clock, self.policy, self.outbox)
+
+    def opened(
+        self, session: Session, provider_id: str, starts: Sequence[FreedSlot], clock: Clock
+    ) -> None:
+        """New hours, or time off lifted, open `starts` of one provider: each is offered as a
+        cancelled slot would be, earliest first, and each waiting patient is offered one of
+        them (the earliest that fits), not all."""
+        self.refill = Refill()
+        if not starts:
+            return
+        days = sorted(s.day for s in starts)
+        specialty = queries.specialty_of(session, provider_id) or ""
+        waiting = queries.waiting_between(session, provider_id, specialty, days[0], days[-1])
+        for start in sorted(starts, key=lambda s: (s.day, s.start)):
+            if not any(
+                e.first_day <= start.day <= e.last_day
+                and e.patient_id not in self.refill.offered_to
+                for e in waiting
+            ):
+                continue
+            self.refill.add(
+                offer_freed_slot(
+                    session, start, clock, self.policy, self.outbox, self.refill.offered_to
+                )
+            )
 
 
 @writes

@@ -118,14 +118,32 @@ def _past_grid_minutes(day: date, now_utc: datetime, zone: ZoneInfo) -> frozense
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _missing_grid_minutes(day: date, zone: ZoneInfo) -> frozenset[int]:
+    """The grid starts of `day` that its zone skips (02:00 and 02:30 on a spring-forward day in
+    the US zones): such a wall time names no instant, and Python would read it as the hour
+    after, the same instant as a real later start."""
+    return frozenset(
+        m
+        for m in range(0, 24 * 60, SLOT_GRID_MINUTES)
+        if starts_at(day, _time(m), zone).astimezone(zone).time() != _time(m)
+    )
+
+
 def _bookable_day(day: date, now: datetime, zone: ZoneInfo) -> frozenset[int] | None:
     """None when `day` cannot be booked at all (before today or beyond the horizon); else the
-    grid starts of `day` that are already past (only today can hold any: a later clinic date
-    is later in real time too)."""
+    grid starts of `day` that cannot be offered: the ones its zone skips, and those already
+    past (only today can hold any: a later clinic date is later in real time too).
+
+    A repeated hour (the autumn change) is offered once, at its first occurrence: the grid is
+    wall time and `starts_at` reads an ambiguous wall time as the earlier instant."""
     today = clinic_today(now, zone)
     if not within_booking_horizon(day, today):
         return None
-    return _past_grid_minutes(day, now.astimezone(UTC), zone) if day == today else frozenset()
+    missing = _missing_grid_minutes(day, zone)
+    if day != today:
+        return missing
+    return missing | _past_grid_minutes(day, now.astimezone(UTC), zone)
 
 
 def _starts(
