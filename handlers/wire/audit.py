@@ -23,4 +23,5 @@ def entry(found: AuditLog) -> dict[str, Any]:
         "status": found.status,
         "details": found.details,
         "hash": found.hash,
+        "subjectId": found.subject,
     }
