@@ -11,6 +11,11 @@ from sqlalchemy.orm import Session
 
 from models.accounts.tables import User
 from models.audit.tables import AuditLog
+from security.identity import ADMIN, DOCTOR, NURSE
+
+# Whose requests the report lists: the staff's. The patient's own are not news to them, and
+# another patient's refused attempt must not disclose that patient.
+STAFF = (DOCTOR, NURSE, ADMIN)
 
 
 @dataclass(frozen=True)
@@ -30,14 +35,18 @@ class Access:
 def accesses_of(
     session: Session, patient_id: str, page: int, limit: int
 ) -> tuple[list[Access], int]:
-    """One page of the entries about `patient_id` by anyone but the patient, newest first, and
-    the total (by the subject index; the patient's own requests and anonymous ones are out)."""
-    about = (AuditLog.subject == patient_id, AuditLog.user_id != patient_id)
+    """One page of the entries about `patient_id` by members of the staff, newest first, and
+    the total (by the subject index)."""
+    about = (
+        AuditLog.subject == patient_id,
+        AuditLog.user_id != patient_id,
+        AuditLog.user_role.in_(STAFF),
+    )
     total = session.scalar(sa.select(sa.func.count()).select_from(AuditLog).where(*about))
     rows = session.execute(
         sa.select(
             AuditLog.timestamp,
-            sa.func.coalesce(AuditLog.user_role, User.role),
+            AuditLog.user_role,
             User.first_name,
             User.last_name,
             AuditLog.action,

@@ -1,5 +1,6 @@
 """The patient's accounting of disclosures (45 CFR 164.528): every read or change of their
-appointments, records, files and audit entries by a member of the staff, from the audit trail."""
+appointments, records, files and audit entries by a member of the staff (their refused attempts
+too), from the audit trail."""
 
 from __future__ import annotations
 
