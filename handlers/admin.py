@@ -23,6 +23,7 @@ def list_audit_logs(
     user_id: str | None = None,
     action: str | None = None,
     resource_id: str | None = None,
+    subject_id: str | None = None,
     start_date: str | None = None,
     end_date: str | None = None,
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -31,6 +32,7 @@ def list_audit_logs(
         user_id=user_id,
         action=action,
         resource_id=resource_id,
+        subject_id=subject_id,
         start_date=date.fromisoformat(start_date) if start_date else None,
         end_date=date.fromisoformat(end_date) if end_date else None,
     )

@@ -6,8 +6,11 @@ from typing import Any
 
 from handlers import dependencies
 from handlers.wire import accounts as wire
+from handlers.wire import audit as audit_wire
+from handlers.wire.formats import page_headers, pagination
 from kernel.clock import utcnow
 from kernel.errors import NotAuthenticated
+from models.access_report.use_cases import access_report
 from models.accounts import use_cases
 from security.identity import Identity
 from security.sessions import SessionPolicy
@@ -66,6 +69,19 @@ def change_password(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[s
 def get_current_user(token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
     user = use_cases.current_user(dependencies.current().db, Identity.from_token_info(token_info))
     return wire.user(user), 200
+
+
+def get_access_report(
+    token_info: dict[str, Any], page: int = 1, limit: int = 20
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    found, total = access_report(
+        dependencies.current().db, Identity.from_token_info(token_info), page, limit
+    )
+    body = {
+        "data": [audit_wire.access(a) for a in found],
+        "pagination": pagination(page, limit, total),
+    }
+    return body, 200, page_headers(page, limit, total)
 
 
 def get_csrf_token(token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:

@@ -53,6 +53,8 @@ class AuditRecord:
     user_agent: str | None = None
     request_id: str | None = None
     details: dict[str, Any] | None = None
+    # The patient whose data this is (their user id); None when no patient's data is concerned.
+    subject: str | None = None
 
 
 Append = Callable[[Session, AuditRecord], None]
@@ -90,9 +92,12 @@ def note(
     details: dict[str, Any] | None = None,
     user_id: str | None = None,
     user_role: str | None = None,
+    subject: str | None = None,
 ) -> None:
-    """Attach what only the use case knows (the resource's id, a few details, or, at login,
-    who the caller turned out to be) to the current request's audit entry."""
+    """Attach what only the use case knows (the resource's id, the patient whose data it is, a
+    few details, or, at login, who the caller turned out to be) to the current request's audit
+    entry. Use cases note the subject as soon as they have the row, before any refusal, so a
+    denied request still names whose data was asked for."""
     event = _current.get()
     if event is None:
         return
@@ -101,6 +106,7 @@ def note(
         resource_id=event.who.resource_id if resource_id is None else str(resource_id),
         user_id=event.who.user_id if user_id is None else str(user_id),
         user_role=event.who.user_role if user_role is None else str(user_role),
+        subject=event.who.subject if subject is None else str(subject),
     )
     if details:
         event.details.update(details)

@@ -38,6 +38,7 @@ def append(session: Session, record: AuditRecord, now: datetime | None = None) -
             "request_id": record.request_id,
             "status": record.status,
             "details": record.details or None,
+            "subject": record.subject,
         },
     )
 
@@ -103,6 +104,7 @@ class AuditFilters:
     user_id: str | None = None
     action: str | None = None
     resource_id: str | None = None
+    subject_id: str | None = None
     start_date: date | None = None
     end_date: date | None = None
 
@@ -112,6 +114,7 @@ class AuditFilters:
             "userId": self.user_id,
             "action": self.action,
             "resourceId": self.resource_id,
+            "subjectId": self.subject_id,
             "startDate": self.start_date.isoformat() if self.start_date else None,
             "endDate": self.end_date.isoformat() if self.end_date else None,
         }
@@ -133,6 +136,8 @@ def search(
         conditions.append(AuditLog.action == filters.action)
     if filters.resource_id:
         conditions.append(AuditLog.resource_id == filters.resource_id)
+    if filters.subject_id:
+        conditions.append(AuditLog.subject == filters.subject_id)
     if filters.start_date:
         conditions.append(AuditLog.timestamp >= _midnight(filters.start_date, zone))
     if filters.end_date:

@@ -13,7 +13,7 @@ from typing import Any
 # What an entry's hash covers, with the previous entry's hash.
 HASHED_COLUMNS = (
     "timestamp", "user_id", "user_role", "action", "resource", "resource_id", "ip",
-    "user_agent", "request_id", "status", "details",
+    "user_agent", "request_id", "status", "details", "subject",
 )  # fmt: skip
 
 
@@ -37,7 +37,9 @@ class ChainKeys:
 def canonical_form(entry: Any, prev_hash: str | None) -> bytes:
     """The bytes an entry's hash covers: its fields and the previous entry's hash as canonical
     JSON. Any stored string encodes, a lone surrogate too (`surrogatepass`), so no value can
-    stop the sealer; for every other string the bytes are plain UTF-8, as they always were."""
+    stop the sealer; for every other string the bytes are plain UTF-8, as they always were.
+    The subject (the patient, added in revision audit_subject2) is a field only when there is
+    one, so every entry sealed before it existed has the very bytes it was sealed with."""
     fields = {
         "timestamp": entry.timestamp.astimezone(UTC).isoformat(),
         "userId": entry.user_id,
@@ -52,6 +54,9 @@ def canonical_form(entry: Any, prev_hash: str | None) -> bytes:
         "details": entry.details,
         "prevHash": prev_hash,
     }
+    subject = getattr(entry, "subject", None)
+    if subject is not None:
+        fields["subject"] = subject
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return canonical.encode("utf-8", "surrogatepass")
 

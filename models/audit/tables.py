@@ -22,6 +22,8 @@ class AuditLog(Base):
     __table_args__ = (
         sa.Index("ix_audit_logs_user_timestamp", "user_id", "timestamp"),
         sa.Index("ix_audit_logs_resource", "resource", "resource_id"),
+        # the patient's access report and the admins' filter by patient
+        sa.Index("ix_audit_logs_subject_timestamp", "subject", "timestamp"),
         # the chain order; NULL until the entry is sealed (models.audit.use_cases.seal)
         sa.Index("ix_audit_logs_seq", "seq", unique=True),
     )
@@ -42,6 +44,8 @@ class AuditLog(Base):
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     status: Mapped[str] = mapped_column(sa.String(16), nullable=False)
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # The patient whose data the entry concerns (their user id); NULL when there is none.
+    subject: Mapped[str | None] = mapped_column(sa.String(36))
     seq: Mapped[int | None] = mapped_column(sa.BigInteger)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
     hash: Mapped[str | None] = mapped_column(sa.String(64))

@@ -314,9 +314,11 @@ def list_entries(
     """One page of the trail for an administrator, newest first; every entry listed is sealed
     first, so it shows its hash."""
     require_admin(identity, "Only administrators can read the audit trail")
-    audit.note(details={**filters.described(), "page": page})
+    audit.note(subject=filters.subject_id, details={**filters.described(), "page": page})
     seal_now(db, chain)
-    return db.read(lambda session: queries.search(session, filters, zone, page, limit))
+    entries, total = db.read(lambda session: queries.search(session, filters, zone, page, limit))
+    audit.note(details={"count": len(entries)})
+    return entries, total
 
 
 def verify_chain(db: Database, chain: AuditChain) -> ChainReport:

@@ -19,7 +19,9 @@ from security.policy.roles import require_owner, require_patient
 def list_consents(session: Session, identity: Identity) -> list[PatientConsent]:
     require_patient(identity, "Only patients have consents")
     found = queries.consents_of(session, identity.user_id)
-    audit.note(resource_id=identity.user_id, details={"count": len(found)})
+    audit.note(
+        resource_id=identity.user_id, subject=identity.user_id, details={"count": len(found)}
+    )
     return found
 
 
@@ -29,6 +31,7 @@ def grant_consent(
 ) -> PatientConsent:
     """Record a new grant; at most one consent of a type is in force at a time."""
     require_patient(identity, "Only patients can grant consents")
+    audit.note(subject=identity.user_id)
     queries.lock_patient(session, identity.user_id)
     if queries.in_force(session, identity.user_id, consent_type) is not None:
         raise ConsentInForce(consent_type)
@@ -46,9 +49,10 @@ def revoke_consent(
     session: Session, identity: Identity, consent_id: str, now: datetime
 ) -> PatientConsent:
     """Mark the caller's consent revoked; the row stays, as the record of both events."""
-    require_patient(identity, "Only patients can revoke consents")
-    audit.note(resource_id=consent_id)
     consent = session.get(PatientConsent, consent_id, with_for_update=True)
+    if consent is not None:  # read first, so a refusal still names whose consent it was
+        audit.note(subject=consent.patient_id)
+    require_patient(identity, "Only patients can revoke consents")
     if consent is None:
         raise ConsentNotFound()
     require_owner(identity, consent.patient_id, "You can only revoke your own consents")

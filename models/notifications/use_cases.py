@@ -236,7 +236,7 @@ def outbox_stats(session: Session, now: datetime) -> OutboxStats:
 def preferences(session: Session, identity: Identity) -> dict[str, bool]:
     """The patient's reminder choice per channel (on unless switched off)."""
     require_patient(identity, "Only patients have notification preferences")
-    audit.note(resource_id=identity.user_id)
+    audit.note(resource_id=identity.user_id, subject=identity.user_id)
     stored = queries.preferences_of(session, identity.user_id)
     return {channel: stored.get(channel, True) for channel in CHANNELS}
 
@@ -247,7 +247,9 @@ def update_preferences(
 ) -> dict[str, bool]:
     """Switch reminders on or off per channel; confirmations and notices always go."""
     require_patient(identity, "Only patients have notification preferences")
-    audit.note(resource_id=identity.user_id, details={"reminders": reminders})
+    audit.note(
+        resource_id=identity.user_id, subject=identity.user_id, details={"reminders": reminders}
+    )
     for channel, wanted in reminders.items():
         queries.set_preference(session, identity.user_id, channel, wanted, now)
     stored = queries.preferences_of(session, identity.user_id)
@@ -261,4 +263,6 @@ def list_messages(
     """The outbox for an administrator (dead messages first of all), newest first."""
     require_admin(identity, "Only administrators can read the outbox")
     audit.note(details={"status": status, "page": page} if status else {"page": page})
-    return queries.messages(session, status, page, limit)
+    messages, total = queries.messages(session, status, page, limit)
+    audit.note(details={"count": len(messages)})
+    return messages, total

@@ -75,17 +75,29 @@ def list_records(
     session: Session, identity: Identity, where: RecordFilter, page: int, limit: int
 ) -> tuple[list[RecordRow], int]:
     """One page of the records the caller may read, newest first, and the total."""
-    return queries.list_records(
-        session, queries.visible(record_access(identity)), where, page, limit
-    )
+    access = record_access(identity)
+    audit.note(subject=access.patient_id)
+    rows, total = queries.list_records(session, queries.visible(access), where, page, limit)
+    audit.note(details={"count": len(rows)})
+    return rows, total
 
 
 def _readable_record(session: Session, identity: Identity, record_id: str) -> MedicalRecord:
     record = session.get(MedicalRecord, record_id)
     if record is None:
         raise RecordNotFound()
+    audit.note(subject=record.patient_id)
     require_record_visible(queries.is_visible(session, record_access(identity), record.id))
     return record
+
+
+def _uploadable_record(session: Session, identity: Identity, record_id: str) -> MedicalRecord:
+    # Read before the role is checked, so a refused upload still names whose record it was.
+    record = session.get(MedicalRecord, record_id)
+    if record is not None:
+        audit.note(subject=record.patient_id)
+    require_attachment_uploader(identity)
+    return _readable_record(session, identity, record_id)
 
 
 @reads
@@ -154,8 +166,7 @@ def store_upload(
     max_bytes: int,
 ) -> MedicalRecordAttachment:
     """Check, store and register one uploaded file (doctors of the patient, and nurses)."""
-    require_attachment_uploader(identity)
-    record = db.read(lambda session: _readable_record(session, identity, record_id))
+    record = db.read(lambda session: _uploadable_record(session, identity, record_id))
     head = _read_head(upload.stream)
     if not head:
         raise InvalidInput.field("file", "must not be empty")
@@ -201,6 +212,7 @@ def _add_attachment(
     # New content: the patient has not seen this file yet.
     record.is_new = True
     session.flush()
+    audit.note(resource_id=attachment.id, details={"recordId": record_id})
     return attachment
 
 
@@ -219,6 +231,7 @@ class NewRecord:
 @writes
 def write_record(session: Session, identity: Identity, new: NewRecord, clock: Clock) -> RecordRow:
     """Record what happened at a visit (or about it); the patient sees it as new."""
+    audit.note(subject=new.patient_id)
     require_record_author(identity)
     if refusal := record_date_refusal(new.day, clinic_today(clock.now, clock.zone)):
         raise InvalidInput.field("date", refusal)
@@ -274,9 +287,10 @@ def amend_record(
 ) -> RecordRow:
     """Correct a record without losing what it said: the current version is kept, readable,
     and the record becomes its next version, new again to the patient."""
-    require_record_author(identity)
-    audit.note(resource_id=record_id)
     record = session.get(MedicalRecord, record_id, with_for_update=True)
+    if record is not None:  # read first, so a refusal still names whose record it was
+        audit.note(subject=record.patient_id)
+    require_record_author(identity)
     if record is None:
         raise RecordNotFound()
     require_own_record(identity, record.provider_id)
@@ -315,7 +329,6 @@ def record_versions(
     session: Session, identity: Identity, record_id: str
 ) -> tuple[RecordRow, list[tuple[MedicalRecordVersion, User | None]]]:
     """A record as it reads now, and every version an amendment replaced."""
-    audit.note(resource_id=record_id)
     record = _readable_record(session, identity, record_id)
     return _shown(session, record.id), queries.versions_of(session, record.id)
 

@@ -306,6 +306,7 @@ def join(
     """Put the calling patient on a waitlist; the next freed slot that fits is offered to them
     in their turn (a slot already being offered, from the next expiry pass)."""
     require_patient(identity, "Only patients can join a waitlist")
+    audit.note(subject=identity.user_id)
     if problems := wish_problems(wish, clock.now, clock.zone):
         raise InvalidInput(details=problems)
     if wish.provider_id is not None and queries.specialty_of(session, wish.provider_id) is None:
@@ -335,10 +336,13 @@ def join(
 def list_entries(session: Session, identity: Identity, clock: Clock) -> list[EntryView]:
     """The caller's entries in order of joining (those left are gone from the list)."""
     require_patient(identity, "Only patients have waitlist entries")
-    audit.note(resource_id=identity.user_id)
+    entries = queries.entries_of(session, identity.user_id)
+    audit.note(
+        resource_id=identity.user_id, subject=identity.user_id, details={"count": len(entries)}
+    )
     return [
         EntryView(entry, entry_state(entry.status, entry.last_day, clock.now, clock.zone))
-        for entry in queries.entries_of(session, identity.user_id)
+        for entry in entries
     ]
 
 
@@ -346,12 +350,13 @@ def list_entries(session: Session, identity: Identity, clock: Clock) -> list[Ent
 def leave(session: Session, identity: Identity, entry_id: str, clock: Clock) -> EntryView:
     """Take the caller off a waitlist; its open offers are withdrawn (the next expiry pass
     offers their slots to the next patients)."""
-    require_patient(identity, "Only patients have waitlist entries")
     entry = session.get(WaitlistEntry, entry_id, with_for_update=True)
+    if entry is not None:  # read first, so a refusal still names whose entry it was
+        audit.note(subject=entry.patient_id)
+    require_patient(identity, "Only patients have waitlist entries")
     if entry is None or entry.status == "left":
         raise EntryNotFound()
     require_owner(identity, entry.patient_id, "This waitlist entry is another patient's")
-    audit.note(resource_id=entry.id)
     entry.status, entry.ended_at = "left", clock.now
     for offer in queries.open_offers_of_entry(session, entry.id):
         offer.status, offer.answered_at = "withdrawn", clock.now
@@ -375,8 +380,10 @@ def list_offers(session: Session, identity: Identity, clock: Clock) -> list[Offe
     """The caller's offers of the last two weeks, newest first, each in its state now: an offer
     whose slot is gone says `taken`, one whose time is up says `expired`."""
     require_patient(identity, "Only patients have waitlist offers")
-    audit.note(resource_id=identity.user_id)
     offers = queries.offers_to(session, identity.user_id, clock.now - OFFERS_SHOWN_FOR)
+    audit.note(
+        resource_id=identity.user_id, subject=identity.user_id, details={"count": len(offers)}
+    )
     days = _provider_days(session, offers)
     views = []
     for offer in offers:
@@ -391,12 +398,13 @@ def _locked_offer(
 ) -> tuple[WaitlistOffer, ProviderDay | None]:
     """The caller's offer, re-read after its provider is locked (so every decision about the
     slot is made by one transaction at a time)."""
-    require_patient(identity, "Only patients have waitlist offers")
     offer = session.get(WaitlistOffer, offer_id)
+    if offer is not None:  # read first, so a refusal still names whose offer it was
+        audit.note(subject=offer.patient_id)
+    require_patient(identity, "Only patients have waitlist offers")
     if offer is None:
         raise OfferNotFound()
     require_owner(identity, offer.patient_id, "This offer was made to another patient")
-    audit.note(resource_id=offer.id)
     schedule = load_day(session, offer.slot.provider_id, offer.slot.date, for_update=True)
     session.refresh(offer, with_for_update=True)
     session.refresh(offer.slot)

@@ -1,11 +1,13 @@
 """The spec's `x-audit` annotations, enforced: every annotated handler is wrapped so that each
-call writes one audit entry (`security.audit`), whatever its outcome."""
+call writes one audit entry (`security.audit`), whatever its outcome. An annotation's
+`resourceId` names the path parameter that identifies the resource, so every entry of the
+operation, a 404 or a 403 too, names what was asked for."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import flask
 from connexion.context import context
@@ -17,12 +19,24 @@ from security.audit import AuditEvent, AuditRecord, AuditTrail, recording
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def annotation_of(operation: dict[str, Any]) -> tuple[str, str] | None:
-    """(action, resource) from an operation's `x-audit`; None for `x-audit: false`."""
+class Annotation(NamedTuple):
+    """An operation's `x-audit`: its action, the kind of resource, and the path parameter
+    holding the resource's id (None when the path has none: lists, creations)."""
+
+    action: str
+    resource: str
+    resource_param: str | None = None
+
+
+def annotation_of(operation: dict[str, Any]) -> Annotation | None:
+    """The operation's `x-audit`; None for `x-audit: false`."""
     annotation = operation.get("x-audit")
     if not annotation:
         return None
-    return str(annotation["action"]), str(annotation["resource"])
+    param = annotation.get("resourceId")
+    return Annotation(
+        str(annotation["action"]), str(annotation["resource"]), str(param) if param else None
+    )
 
 
 def outcome_of(exc: BaseException) -> str:
@@ -36,13 +50,23 @@ def error_details(exc: BaseException) -> dict[str, Any]:
     return {"httpStatus": status, "error": code_of(status)}
 
 
-def _begin(action: str, resource: str) -> AuditEvent:
+def _resource_id(param: str | None) -> str | None:
+    """The value of the path parameter `param`, as the client sent it (flask spells a
+    parameter's `-` as `_`)."""
+    if param is None:
+        return None
+    value = (flask.request.view_args or {}).get(param.replace("-", "_"))
+    return None if value is None else str(value)[:64]
+
+
+def _begin(annotation: Annotation) -> AuditEvent:
     token_info = (context.get("token_info") if context else None) or {}
     role = token_info.get("role")
     request = flask.request
     who = AuditRecord(
-        action=action,
-        resource=resource,
+        action=annotation.action,
+        resource=annotation.resource,
+        resource_id=_resource_id(annotation.resource_param),
         status="success",  # until the request ends otherwise
         user_id=token_info.get("userId"),
         user_role=str(role).lower() if role else None,
@@ -53,12 +77,12 @@ def _begin(action: str, resource: str) -> AuditEvent:
     return AuditEvent(who)
 
 
-def audited(handler: F, action: str, resource: str, trail: AuditTrail) -> F:
+def audited(handler: F, annotation: Annotation, trail: AuditTrail) -> F:
     """`handler`, with one audit entry written for every call, whatever its outcome."""
 
     @functools.wraps(handler)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with recording(_begin(action, resource)) as event:
+        with recording(_begin(annotation)) as event:
             try:
                 result = handler(*args, **kwargs)
             except Exception as exc:
@@ -85,5 +109,5 @@ class AuditingResolver(Resolver):
         # connexion keeps the raw operation object (with its x- extensions) here.
         annotation = annotation_of(operation._operation)
         if annotation is not None:
-            resolution.function = audited(resolution.function, *annotation, self.trail)
+            resolution.function = audited(resolution.function, annotation, self.trail)
         return resolution

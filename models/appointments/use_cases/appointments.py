@@ -181,7 +181,10 @@ def list_appointments(
 ) -> tuple[list[AppointmentWithProvider], int]:
     """One page of the appointments the caller may see, earliest first, and the total."""
     scope = appointment_scope(identity)
-    return appointment_queries.list_appointments(session, scope, filters, page, limit)
+    audit.note(subject=scope.patient_id or filters.patient_id)
+    rows, total = appointment_queries.list_appointments(session, scope, filters, page, limit)
+    audit.note(details={"count": len(rows)})
+    return rows, total
 
 
 @reads
@@ -191,6 +194,7 @@ def get_appointment(
     row = appointment_queries.get_appointment(session, appointment_id)
     if row is None:
         raise AppointmentNotFound()
+    audit.note(subject=row.appointment.patient_id)
     require_appointment_viewer(identity, row.appointment.patient_id, row.appointment.provider_id)
     return row
 
@@ -249,7 +253,14 @@ def book_in(
     on_behalf = patient_id != identity.user_id or not identity.has_role(PATIENT)
     if on_behalf and not lifecycle_queries.is_active_patient(session, patient_id):
         raise PatientNotFound()
-    audit.note(details={"patientId": patient_id})
+    audit.note(
+        subject=patient_id,
+        details={
+            "providerId": request.provider_id,
+            "date": request.day.isoformat(),
+            "time": request.start.strftime("%H:%M"),
+        },
+    )
     schedule = load_day(session, request.provider_id, request.day, for_update=True)
     if schedule is None:
         raise ProviderNotFound()
@@ -280,6 +291,7 @@ def book_in(
     )
     session.add(appointment)
     flush_slot(session)
+    audit.note(resource_id=appointment.id)
     notifications.on_booked(
         session, visit_of(appointment, schedule.profile.name, clock), patient_id, clock.now, outbox
     )
@@ -298,9 +310,14 @@ def _appointment_for_change(
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise AppointmentNotFound()
+    audit.note(subject=appointment.patient_id)
     allowed(identity, appointment)
-    audit.note(details={"patientId": appointment.patient_id})
     return appointment
+
+
+def _when(day: date, start: time) -> str:
+    """A visit's clinic date and time as an audit entry names it (`2026-12-03T09:30`)."""
+    return f"{day.isoformat()}T{start.strftime('%H:%M')}"
 
 
 def _may_move(identity: Identity, appointment: Appointment) -> None:
@@ -345,6 +362,8 @@ def reschedule(
     _check_day(day, clock, schedule.zone(clock.zone))
     _check_slot(schedule, day, start, appointment.duration, clock)
     left = _slot_of(appointment)
+    audit.note(details={"from": _when(appointment.date, appointment.start_time),
+                        "to": _when(day, start)})  # fmt: skip
     place = _place(session, schedule, start, appointment.duration)
     appointment.date, appointment.start_time = day, start
     appointment.location, appointment.time_zone = place.address, place.zone
@@ -411,6 +430,7 @@ def calendar(
     if row is None:
         raise AppointmentNotFound()
     appointment = row.appointment
+    audit.note(subject=appointment.patient_id)
     require_appointment_viewer(identity, appointment.patient_id, appointment.provider_id)
     provider = provider_name(row.provider.first_name, row.provider.last_name)
     method = "CANCEL" if appointment.status == "cancelled" else "REQUEST"

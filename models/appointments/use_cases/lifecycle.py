@@ -63,9 +63,10 @@ def _transition(
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise AppointmentNotFound()
+    audit.note(subject=appointment.patient_id)
     allowed(identity, appointment)
     seen = appointment.status
-    audit.note(details={"patientId": appointment.patient_id, "from": seen, "to": transition.target})
+    audit.note(details={"from": seen, "to": transition.target})
     check_expected(seen, expected_status)
     refusal = refusal_to_transition(
         transition, seen, appointment.starts_at(clock.zone), appointment.duration, clock.now, times

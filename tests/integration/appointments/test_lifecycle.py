@@ -108,7 +108,7 @@ def test_every_role_against_every_step(
         entry = last_entry(services, action=ACTIONS[name])
         assert entry.status == "success"
         assert entry.user_id == auth.user(email).id
-        assert entry.details["patientId"] == auth.user(PATIENT).id
+        assert entry.subject == auth.user(PATIENT).id
         assert (entry.details["from"], entry.details["to"]) == (FROM[name], TO[name])
     else:
         assert response.status_code == 403, response.text

@@ -40,7 +40,7 @@ def test_staff_book_for_a_patient_and_the_audit_names_both(
     assert stored(db_session, created["id"]).patient_id == patient_id
     entry = last_entry(services, action="CREATE_APPOINTMENT")
     assert (entry.status, entry.user_id) == ("success", auth.user(staff).id)
-    assert entry.details["patientId"] == patient_id
+    assert entry.subject == patient_id
     mine = client.get("/api/appointments", headers=auth(PATIENT)).json()["data"]
     assert created["id"] in [a["id"] for a in mine]
 
@@ -119,7 +119,7 @@ def test_staff_move_and_cancel_for_the_patient(client, auth, services, db_sessio
     assert moved.status_code == 200, moved.text
     assert (moved.json()["date"], moved.json()["patientId"]) == ("2026-12-04", owner)
     entry = last_entry(services, action="RESCHEDULE_APPOINTMENT")
-    assert (entry.user_id, entry.details["patientId"]) == (auth.user(staff).id, owner)
+    assert (entry.user_id, entry.subject) == (auth.user(staff).id, owner)
     cancelled = client.request(
         "DELETE",
         f"/api/appointments/{booked['id']}/cancel",
@@ -128,7 +128,7 @@ def test_staff_move_and_cancel_for_the_patient(client, auth, services, db_sessio
     )
     assert cancelled.status_code == 200, cancelled.text
     entry = last_entry(services, action="CANCEL_APPOINTMENT")
-    assert (entry.user_id, entry.details["patientId"]) == (auth.user(staff).id, owner)
+    assert (entry.user_id, entry.subject) == (auth.user(staff).id, owner)
     assert stored(db_session, booked["id"]).status == "cancelled"
 
 

@@ -254,3 +254,31 @@ def test_the_application_cannot_change_or_delete_entries(client, auth, services)
             with pytest.raises(AppendOnlyViolation):
                 session.flush()
     assert _verify(services).intact
+
+
+def test_entries_without_a_subject_keep_their_hash_and_a_changed_subject_is_found(
+    client, auth, services
+):
+    """The subject is hashed only when an entry has one: entries sealed before the column
+    existed (all NULL) verify as they were sealed; giving one a subject, or changing a
+    subject, breaks the chain there."""
+    _traffic(client, auth)
+    entries = audit_entries(services)
+    login, consent = entries[0], entries[2]
+    assert login.subject is None
+    assert consent.subject == str(auth.user("patient1@example.com").id)
+    assert _verify(services).intact
+    for entry, subject in ((login, consent.subject), (consent, None)):
+        _tamper(
+            services, sa.update(AuditLog).where(AuditLog.id == entry.id).values(subject=subject)
+        )
+        report = _verify(services)
+        assert (report.broken_at, report.problem) == (
+            entry.id,
+            "its content does not match its hash",
+        )
+        original = entry.subject
+        _tamper(
+            services, sa.update(AuditLog).where(AuditLog.id == entry.id).values(subject=original)
+        )
+        assert _verify(services).intact

@@ -1,125 +1,91 @@
-"""Every PHI operation of the spec, called through HTTP, leaves an audit entry with its action,
-whatever the outcome. Operations whose handler is not written yet (501) are skipped; an
-operation without an example request here fails, so new PHI operations cannot slip by."""
+"""Every audited operation of the spec (`x-audit`), called through HTTP so that it succeeds,
+is refused and fails, leaves one audit entry naming the resource and the patient whose data it
+is. The kinds of call an operation needs come from its declared answers (a 403: a refusal; a
+404, 409 or 422, or a 401 on a public operation: a failure); an operation of the spec without
+its scenarios (tests/integration/audit/scenarios.py) fails here, so none can slip by."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
-from typing import Any
 
 import pytest
+import time_machine
 
-from kernel.clock import utcnow
 from portal.runtime import Services
-from tests.conftest import DEMO_PASSWORD
+from tests.integration.audit.scenarios import CREATED, SCENARIOS, UNREACHABLE
+from tests.integration.audit.world import World
+from tests.support.appointments import NOON
 from tests.support.audit import audit_entries
-from tests.support.spec import phi_operations
+from tests.support.spec import operations
 
-# A bookable day whenever the suite runs.
-SOON = (utcnow() + timedelta(days=7)).date().isoformat()
+FAILURES = {"404", "409", "422"}
 
-# operationId -> (caller, request keyword arguments); path parameters become random uuids.
-EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
-    "listAppointments": ("patient1@example.com", {}),
-    "createAppointment": (
-        "patient1@example.com",
-        {
-            "json": {
-                "providerId": str(uuid.uuid4()),
-                "date": SOON,
-                "time": "10:00 AM",
-                "type": "routine_checkup",
-                "reason": "Annual physical examination",
-            }
-        },
-    ),
-    "getAppointment": ("patient1@example.com", {}),
-    "getAppointmentCalendar": ("patient1@example.com", {}),
-    "rescheduleAppointment": (
-        "patient1@example.com",
-        {"json": {"date": SOON, "time": "10:00 AM"}},
-    ),
-    "cancelAppointment": ("patient1@example.com", {"json": {"reason": "Feeling much better"}}),
-    "confirmAppointment": ("patient1@example.com", {}),
-    "checkInAppointment": ("nurse1@example.com", {"json": {"expectedStatus": "scheduled"}}),
-    "completeAppointment": ("nurse1@example.com", {}),
-    "markAppointmentNoShow": ("admin@example.com", {}),
-    "listMedicalRecords": ("patient1@example.com", {}),
-    "createMedicalRecord": (
-        "doctor1@example.com",
-        {
-            "json": {
-                "patientId": str(uuid.uuid4()),
-                "type": "visit_note",
-                "title": "Follow-up visit",
-                "date": "2025-01-15",
-            }
-        },
-    ),
-    "amendMedicalRecord": (
-        "doctor1@example.com",
-        {"json": {"reason": "The dose was recorded wrongly", "title": "Follow-up"}},
-    ),
-    "listMedicalRecordVersions": ("patient1@example.com", {}),
-    "uploadAttachment": (
-        "doctor1@example.com",
-        {"files": {"file": ("note.txt", b"plain text note", "text/plain")}},
-    ),
-    "downloadAttachment": ("patient1@example.com", {}),
-    "listConsents": ("patient1@example.com", {}),
-    "grantConsent": ("patient1@example.com", {"json": {"type": "telehealth"}}),
-    "revokeConsent": ("patient1@example.com", {}),
-    "listAuditLogs": ("admin@example.com", {}),
-    "listWaitlist": ("patient1@example.com", {}),
-    "joinWaitlist": (
-        "patient1@example.com",
-        {
-            "json": {
-                "specialty": "cardiology",
-                "startDate": SOON,
-                "endDate": SOON,
-                "type": "consultation",
-                "reason": "Hoping to be seen sooner",
-            }
-        },
-    ),
-    "leaveWaitlist": ("patient1@example.com", {}),
-    "listWaitlistOffers": ("patient1@example.com", {}),
-    "acceptWaitlistOffer": ("patient1@example.com", {}),
-    "declineWaitlistOffer": ("patient1@example.com", {}),
-    "listNotifications": ("admin@example.com", {}),
-    # Not a PHI tag (auth), so not walked today; here for when the walk covers every x-audit.
-    "changePassword": (
-        "patient1@example.com",
-        {"json": {"currentPassword": DEMO_PASSWORD, "newPassword": "a-longer-passphrase-2026"}},
-    ),
-}
 
-OPERATIONS = [
-    pytest.param(path, method, operation, id=operation["operationId"])
-    for path, method, operation in phi_operations()
+def kinds_of(operation: dict) -> list[str]:  # type: ignore[type-arg]
+    """The calls the operation's declared answers call for."""
+    declared = set(operation["responses"])
+    public = operation.get("security") == []
+    kinds = ["success"]
+    if "403" in declared:
+        kinds.append("denied")
+    if declared & FAILURES or (public and "401" in declared):
+        kinds.append("failure")
+    return [k for k in kinds if (operation["operationId"], k) not in UNREACHABLE]
+
+
+AUDITED = [(path, method, op) for path, method, op in operations() if op.get("x-audit")]
+CASES = [
+    pytest.param(path, method, op, kind, id=f"{op['operationId']}-{kind}")
+    for path, method, op in AUDITED
+    for kind in kinds_of(op)
 ]
 
 
-@pytest.mark.parametrize("path, method, operation", OPERATIONS)
-def test_the_operation_writes_an_audit_entry(
-    client, services: Services, auth, path, method, operation
+def test_the_walk_covers_every_audited_operation_and_nothing_else():
+    assert len(AUDITED) >= 40
+    assert {op["operationId"] for _, _, op in AUDITED} == set(SCENARIOS)
+    for _, _, op in AUDITED:
+        missing = set(kinds_of(op)) - set(SCENARIOS[op["operationId"]])
+        assert not missing, f"add the {sorted(missing)} scenario(s) of {op['operationId']}"
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOON, tick=False):
+        yield
+
+
+@pytest.mark.parametrize("path, method, operation, kind", CASES)
+def test_the_entry_names_the_resource_and_the_patient(
+    client, services: Services, auth, path, method, operation, kind
 ):
     operation_id = operation["operationId"]
-    assert operation_id in EXAMPLES, f"add an example request for {operation_id}"
-    email, request = EXAMPLES[operation_id]
-    url = re.sub(r"\{[^}]+\}", lambda _: str(uuid.uuid4()), path)
-    response = client.request(method.upper(), url, headers=auth(email), **request)
-    if response.status_code == 501:
-        pytest.skip(f"{operation_id} is not implemented yet")
-    assert response.status_code != 400, response.text  # the example must reach the handler
-    action = operation["x-audit"]["action"]
-    entries = audit_entries(services, action=action)
-    assert entries, f"{operation_id} answered {response.status_code} without an audit entry"
-    entry = entries[-1]
+    scenario = SCENARIOS.get(operation_id, {}).get(kind)
+    assert scenario is not None, f"add a {kind} scenario for {operation_id}"
+    world = World.build(services, client, auth)
+    call = scenario(world)
+    url = re.sub(r"\{([^}]+)\}", lambda m: call.params[m.group(1)], path)
+    request_id = f"walk-{uuid.uuid4().hex}"
+    with time_machine.travel(call.at or NOON, tick=False):
+        if call.prepare:
+            call.prepare()
+        headers = {"X-Request-ID": request_id}
+        if call.who:
+            headers.update(world.headers(call.who))
+        response = client.request(method.upper(), url, headers=headers, **call.request)
+
+    expected_status = {"success": range(200, 300), "denied": (403,)}.get(kind)
+    if expected_status is None:
+        # a 400 too, when the handler's rules refuse the input (a wrong password)
+        assert 400 <= response.status_code < 500 and response.status_code != 403, response.text
+    else:
+        assert response.status_code in expected_status, response.text
+    [entry] = audit_entries(services, request_id=request_id)
+    assert entry.action == operation["x-audit"]["action"]
     assert entry.resource == operation["x-audit"]["resource"]
-    assert entry.user_id == auth.user(email).id
-    expected = {"success"} if response.status_code < 400 else {"denied", "failure"}
-    assert entry.status in expected
+    assert entry.status == {"success": "success", "denied": "denied"}.get(kind, "failure")
+    resource_id = response.json()["id"] if call.resource_id is CREATED else call.resource_id
+    assert (entry.resource_id, entry.subject) == (resource_id, call.subject)
+    if call.who:
+        assert entry.user_id == str(auth.user(world.emails[call.who]).id)

@@ -1,4 +1,5 @@
-"""Every operation in the spec says whether it is audited; every PHI operation is."""
+"""Every operation in the spec says whether it is audited; every PHI operation is; an audited
+operation whose path names a resource says which path parameter is the resource's id."""
 
 from __future__ import annotations
 
@@ -16,8 +17,30 @@ def test_every_operation_carries_an_x_audit_annotation(path, method, operation):
     assert "x-audit" in operation, f"{method.upper()} {path} has no x-audit (use false to opt out)"
     annotation = operation["x-audit"]
     if annotation is not False:
-        assert set(annotation) == {"action", "resource"}, f"{method.upper()} {path}"
+        assert {"action", "resource"} <= set(annotation) <= {"action", "resource", "resourceId"}
         assert ACTION.match(annotation["action"])
+
+
+AUDITED = [
+    pytest.param(path, method, operation, id=operation["operationId"])
+    for path, method, operation in operations()
+    if operation.get("x-audit")
+]
+
+
+@pytest.mark.parametrize("path, method, operation", AUDITED)
+def test_the_resource_id_is_a_path_parameter_and_every_path_parameter_is_named(
+    path, method, operation
+):
+    """The entry's resourceId is read from the path parameter the annotation names: it must be
+    one of the path's, and a path with parameters must name one (its last, the resource the
+    operation acts on), so no entry of it has a null resource."""
+    in_path = re.findall(r"\{([^}]+)\}", path)
+    named = operation["x-audit"].get("resourceId")
+    if not in_path:
+        assert named is None, f"{method.upper()} {path} has no path parameter {named}"
+    else:
+        assert named == in_path[-1], f"{method.upper()} {path}: resourceId: {in_path[-1]}"
 
 
 def test_every_phi_operation_is_audited():

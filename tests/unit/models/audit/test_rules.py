@@ -77,3 +77,15 @@ def test_a_checkpoint_line_is_read_back_only_with_its_key() -> None:
     for forged in (f"43 {digest} {at} {mac}", f"{seq} {'cd' * 32} {at} {mac}",
                    f"{seq} {digest} {moved} {mac}", "garbage", ""):  # fmt: skip
         assert parse_checkpoint(forged, KEYS.checkpoints) is None
+
+
+def test_the_subject_is_hashed_only_when_there_is_one() -> None:
+    """An entry without a subject has the canonical form of before the column existed (so the
+    chain sealed then still verifies); one with a subject has it as a field."""
+    without = canonical_form(_entry(), "p")
+    assert b"subject" not in without
+    with_subject = canonical_form(_entry(subject="a-patient"), "p")
+    assert json.loads(with_subject) == {**json.loads(without), "subject": "a-patient"}
+    assert entry_hash(_entry(subject="a-patient"), "p", KEYS.entries) != entry_hash(
+        _entry(), "p", KEYS.entries
+    )
