@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 
 from adapters.logs import install_request_id_logging
+from kernel.database import DatabaseUnavailable
 from kernel.settings import SettingsError, load_settings
 from security.phi import PhiKeyError
 
@@ -293,13 +294,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DBAPIError as exc:  # unreachable, refusing, missing database: one line, not a trace
         print(f"portal: {_database_problem(exc)}", file=sys.stderr)
         return 1
+    except DatabaseUnavailable as exc:  # the same, met inside a unit of work
+        cause = exc.__cause__
+        reason = cause if isinstance(cause, DBAPIError) else exc
+        print(f"portal: {_database_problem(reason)}", file=sys.stderr)
+        return 1
 
 
-def _database_problem(exc: DBAPIError) -> str:
+def _database_problem(exc: Exception) -> str:
     """`the database at mysql+pymysql://root:***@db/portal cannot be used: Can't connect...`"""
     from sqlalchemy.engine import make_url
 
-    reason = exc.orig.args[-1] if exc.orig is not None and exc.orig.args else exc.orig
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    reason = orig.args[-1] if orig is not None and orig.args else orig
     try:
         where = make_url(load_settings().database_url).render_as_string(hide_password=True)
     except SettingsError:

@@ -12,7 +12,7 @@ from adapters.mail import Mailer, mailer_from_settings
 from adapters.query_metrics import instrument_engine
 from adapters.storage import Storage, storage_from_settings
 from kernel.clock import utcnow
-from kernel.database import Database
+from kernel.database import Database, Timeouts
 from kernel.settings import Settings
 from models.accounts import use_cases as accounts
 from models.audit.queries import append
@@ -80,6 +80,16 @@ def session_revocations(settings: Settings, db: Database) -> SessionRevocations:
     )
 
 
+def database_timeouts(settings: Settings) -> Timeouts:
+    return Timeouts(
+        connect=settings.database_connect_timeout_seconds,
+        read=settings.database_read_timeout_seconds,
+        write=settings.database_write_timeout_seconds,
+        pool=settings.database_pool_timeout_seconds,
+        hold=settings.database_unavailable_hold_seconds,
+    )
+
+
 def build_services(settings: Settings) -> Services:
     phi.use_keyring(phi_keyring(settings))
     passwords.allow_concurrent_hashes(settings.password_hash_concurrency)
@@ -88,6 +98,7 @@ def build_services(settings: Settings) -> Services:
         pool_size=settings.database_pool_size,
         replica_url=settings.database_replica_url,
         instrument=instrument_engine,
+        timeouts=database_timeouts(settings),
     )
     return Services(
         settings=settings,

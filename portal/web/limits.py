@@ -27,7 +27,9 @@ from connexion import FlaskApp
 from connexion import context as connexion_context
 from flask_limiter import ApplicationLimit, Limiter
 from limits.storage import RedisStorage
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kernel.settings import Settings
@@ -179,6 +181,19 @@ def storage_uri_for(url: str) -> str:
     return f"portal+{url}" if scheme in ("redis", "rediss") else url
 
 
+def storage_options_for(settings: Settings) -> dict[str, Any]:
+    """The Redis client's bounds: a stalled Redis costs a request at most the timeout, once
+    (redis-py would otherwise wait forever, and retry a timed-out call three times)."""
+    if settings.shared_redis_url is None:
+        return {}
+    timeout = settings.rate_limit_storage_timeout_seconds
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
 def rate_limits(settings: Settings) -> list[str | Callable[[], str] | ApplicationLimit]:
     """The limits (general, login, password change, bookings); each has its own scope, so their
     counters never mix."""
@@ -231,8 +246,11 @@ def install(app: FlaskApp, settings: Settings) -> Limiter:
         headers_enabled=True,
         retry_after="delta-seconds",
         storage_uri=storage_uri_for(settings.rate_limit_storage_url),
-        # If Redis goes away, keep serving with per-process counters (flask-limiter logs a
-        # warning and returns to Redis when it answers again) rather than failing every request.
+        storage_options=storage_options_for(settings),
+        # The policy when Redis does not answer within RATE_LIMIT_STORAGE_TIMEOUT_SECONDS
+        # (docs/security.md): each process goes on with the same limits counted in its own
+        # memory (flask-limiter logs one warning), and asks Redis again after 1, 2, 4 ... 32 s;
+        # rather than refusing every request, or serving them unlimited.
         in_memory_fallback_enabled=True,
         strategy="fixed-window",
         enabled=settings.rate_limit_enabled,
