@@ -98,13 +98,16 @@ def _is_exempt_path() -> bool:
 
 def _closest_limit_headers(limiter: Limiter) -> Callable[[flask.Response], flask.Response]:
     """After flask-limiter's own headers: a response that was not refused describes the limit
-    closest to exhaustion (flask-limiter picks the first of equal windows), and carries no
-    Retry-After (flask-limiter writes one on every limited response)."""
+    closest to exhaustion (flask-limiter picks the first of equal windows), and carries only
+    its own Retry-After (a 503's): flask-limiter writes the window's on every limited response."""
 
     def adjust(response: flask.Response) -> flask.Response:
         if response.status_code == 429 or "X-RateLimit-Limit" not in response.headers:
             return response
         response.headers.pop("Retry-After", None)
+        own = flask.g.get("own_retry_after")
+        if own is not None:
+            response.headers["Retry-After"] = own
         applied = limiter.current_limits
         if applied:
             closest = min(applied, key=lambda limit: limit.remaining)
@@ -114,6 +117,12 @@ def _closest_limit_headers(limiter: Limiter) -> Callable[[flask.Response], flask
         return response
 
     return adjust
+
+
+def _remember_own_retry_after(response: flask.Response) -> flask.Response:
+    """Before flask-limiter's header injection: the response's own Retry-After, if any."""
+    flask.g.own_retry_after = response.headers.get("Retry-After")
+    return response
 
 
 class OneTripRedisStorage(RedisStorage):
@@ -259,5 +268,7 @@ def install(app: FlaskApp, settings: Settings) -> Limiter:
     limiter.request_filter(_is_exempt_path)
     # Flask runs after-request hooks last-registered-first: put this one first in the list so it
     # runs after flask-limiter's header injection.
-    flask_app.after_request_funcs.setdefault(None, []).insert(0, _closest_limit_headers(limiter))
+    hooks = flask_app.after_request_funcs.setdefault(None, [])
+    hooks.insert(0, _closest_limit_headers(limiter))
+    hooks.append(_remember_own_retry_after)  # runs first, before flask-limiter's
     return limiter
