@@ -172,6 +172,9 @@ def _serve(args: argparse.Namespace) -> int:
             # Client addresses come from X-Forwarded-For only behind TRUSTED_PROXIES
             # (portal.web.limits); uvicorn's own handling would trust any local proxy.
             proxy_headers=False,
+            # Longer than clients and load balancers keep idle connections (KEEP_ALIVE_SECONDS),
+            # so the server never closes one as a client reuses it.
+            timeout_keep_alive=max(1, round(settings.keep_alive_seconds)),
         )
     return 0
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from adapters.mail import Mailer, mailer_from_settings
 from adapters.query_metrics import instrument_engine
 from adapters.storage import Storage, storage_from_settings
+from adapters.storage.local import LocalStorage
 from kernel.clock import utcnow
 from kernel.database import Database, Timeouts
 from kernel.settings import Settings
@@ -123,3 +124,12 @@ def load_recent_revocations(services: Services) -> None:
         revocations.resync(revocations.recently_revoked())
     except Exception as exc:  # the database is not up yet: Redis, or later asks, answer
         logger.warning("could not load the recently ended sessions from the database: %s", exc)
+
+
+def remove_stale_uploads(services: Services) -> None:
+    """At a process's start: the local store's `.part` files of uploads whose process died
+    (older than STALE_UPLOAD_SECONDS, so a sibling worker's upload in progress stays)."""
+    if services.settings.storage_type == "local":
+        LocalStorage(services.settings.storage_path).remove_stale_parts(
+            services.settings.stale_upload_seconds
+        )
