@@ -111,36 +111,3 @@ def configure_logging(level: str = "info", *, json_format: bool = True) -> None:
     access.propagate = False
     for name in QUIET_PER_REQUEST_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-class FailureEpisodes:
-    """Logs a task that keeps failing once per episode: one line when it starts failing (the
-    error's type and message, no stack trace) and one when it works again, not one per retry."""
-
-    def __init__(self, logger: logging.Logger, what: str) -> None:
-        self._logger = logger
-        self._what = what
-        self._failures = 0
-
-    @property
-    def failing(self) -> bool:
-        return self._failures > 0
-
-    def failed(self, exc: BaseException, consequence: str) -> None:
-        self._failures += 1
-        if self._failures == 1:
-            message = str(exc).splitlines()[0] if str(exc) else ""
-            self._logger.error(
-                "%s failed (%s: %s); %s; retrying quietly until it works again",
-                self._what,
-                type(exc).__name__,
-                message[:300],
-                consequence,
-            )
-
-    def succeeded(self) -> None:
-        if self._failures:
-            self._logger.warning(
-                "%s works again after %d failed attempts", self._what, self._failures
-            )
-        self._failures = 0

@@ -18,7 +18,9 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
 
 import sqlalchemy as sa
@@ -35,6 +37,45 @@ P = ParamSpec("P")
 
 # MariaDB/MySQL: 1213 deadlock, 1205 lock wait timeout. SQLite: "database is locked".
 _RETRYABLE_MYSQL_CODES = {1205, 1213}
+# The client's codes for a server it cannot reach or that stopped answering: cannot connect
+# (2002, 2003), gone away (2006), lost the connection or timed out (2013), out of sync (2014),
+# lost during a system call (2055).
+_UNREACHABLE_MYSQL_CODES = {2002, 2003, 2006, 2013, 2014, 2055}
+
+DATABASE_UNAVAILABLE = "The database is not answering; please retry shortly"
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database did not answer within its timeouts (or failed to within the last moment)."""
+
+    default_message = DATABASE_UNAVAILABLE
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Bounds on every MariaDB conversation (DATABASE_*_TIMEOUT_SECONDS): establishing a
+    connection, waiting for an answer, sending a query, and waiting for a free pooled connection;
+    `hold` is how long after the database failed to answer calls fail at once, unasked."""
+
+    connect: float = 3
+    read: float = 5
+    write: float = 5
+    pool: float = 5
+    hold: float = 1
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when `exc` says the database did not answer (down, stalled, connection lost), or no
+    pooled connection came free in time: a 503, not a bug."""
+    if isinstance(exc, sa.exc.TimeoutError):  # the pool's wait
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
+        return True
+    orig = exc.orig
+    code = orig.args[0] if orig is not None and orig.args else None
+    return code in _UNREACHABLE_MYSQL_CODES
 
 
 def rowcount(result: sa.Result[Any]) -> int:
@@ -50,7 +91,9 @@ def is_retryable(exc: DBAPIError) -> bool:
     return "database is locked" in str(orig) or "database table is locked" in str(orig)
 
 
-def create_db_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> sa.Engine:
+def create_db_engine(
+    url: str, *, pool_size: int = 20, echo: bool = False, timeouts: Timeouts | None = None
+) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
@@ -59,11 +102,20 @@ def create_db_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> sa
         )
         _configure_sqlite(engine)
         return engine
+    timeouts = timeouts or Timeouts()
     return sa.create_engine(
         url,
         echo=echo,
+        # pymysql applies read_timeout to the handshake too: a server that accepts the TCP
+        # connection and then says nothing (stopped, stalled) is given up after it.
+        connect_args={
+            "connect_timeout": timeouts.connect,
+            "read_timeout": timeouts.read,
+            "write_timeout": timeouts.write,
+        },
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=timeouts.pool,
         pool_pre_ping=True,
         pool_recycle=3600,
         isolation_level="READ COMMITTED",
@@ -91,6 +143,31 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+class _Reachability:
+    """Whether one engine's database answered lately. After it did not, calls fail at once for
+    `hold` seconds (each would only wait out the timeouts again, and pile up), then the next
+    one asks it again: recovery needs no restart."""
+
+    def __init__(self, hold: float) -> None:
+        self.hold = hold
+        self._down_until = 0.0
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Translate "the database did not answer" into `DatabaseUnavailable`."""
+        retry_after = max(1, round(self.hold))
+        if time.monotonic() < self._down_until:
+            raise DatabaseUnavailable(retry_after_seconds=retry_after)
+        try:
+            yield
+        except (DBAPIError, sa.exc.TimeoutError) as exc:
+            if not is_unreachable(exc):
+                raise
+            if not isinstance(exc, sa.exc.TimeoutError):  # a busy pool is not a dead database
+                self._down_until = time.monotonic() + self.hold
+            raise DatabaseUnavailable(retry_after_seconds=retry_after) from exc
+
+
 class TransactionHook(Protocol):
     """Joins every unit of work: adds rows before the commit (the audit trail does) and
     learns whether they were committed."""
@@ -103,10 +180,14 @@ class TransactionHook(Protocol):
 class Database:
     """One per app: the engine, a session factory, and the unit-of-work runner."""
 
-    def __init__(self, engine: sa.Engine, replica: sa.Engine | None = None) -> None:
+    def __init__(
+        self, engine: sa.Engine, replica: sa.Engine | None = None, *, hold_seconds: float = 1.0
+    ) -> None:
         self.engine = engine
         self.hooks: list[TransactionHook] = []
         self.replica = replica
+        self._primary = _Reachability(hold_seconds)
+        self._replica = _Reachability(hold_seconds) if replica is not None else self._primary
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         # Request-scoped reads (lists, search, slots) may lag a little behind on a replica.
         self._read_sessions = sessionmaker(replica or engine, expire_on_commit=False)
@@ -122,28 +203,40 @@ class Database:
         pool_size: int = 20,
         replica_url: str | None = None,
         instrument: Callable[[sa.Engine, str], None] | None = None,
+        timeouts: Timeouts | None = None,
     ) -> Database:
         """The engines for `url` (and `replica_url`); `instrument(engine, role)` may observe
         them ("primary", "replica")."""
-        engine = create_db_engine(url, pool_size=pool_size)
-        replica = create_db_engine(replica_url, pool_size=pool_size) if replica_url else None
+        timeouts = timeouts or Timeouts()
+        engine = create_db_engine(url, pool_size=pool_size, timeouts=timeouts)
+        replica = (
+            create_db_engine(replica_url, pool_size=pool_size, timeouts=timeouts)
+            if replica_url
+            else None
+        )
         if instrument is not None:
             instrument(engine, "primary")
             if replica is not None:
                 instrument(replica, "replica")
-        return cls(engine, replica)
+        return cls(engine, replica, hold_seconds=timeouts.hold)
 
     def new_session(self) -> Session:
         """A plain session on the primary, for tools and tests that manage it themselves."""
         return self._sessions()
 
     def read(self, work: Callable[[Session], T]) -> T:
-        """Run `work` on a read session (the replica's, when there is one), closed after."""
-        with self._read_sessions() as session:
+        """Run `work` on a read session (the replica's, when there is one), closed after;
+        `DatabaseUnavailable` when the database does not answer."""
+        with self._replica.answering(), self._read_sessions() as session:
             return work(session)
 
     def run(self, work: Callable[[Session], T], *, attempts: int = 4) -> T:
-        """Run `work` in one transaction; retry it on deadlocks and lock timeouts."""
+        """Run `work` in one transaction; retry it on deadlocks and lock timeouts;
+        `DatabaseUnavailable` when the database does not answer."""
+        with self._primary.answering():
+            return self._run(work, attempts)
+
+    def _run(self, work: Callable[[Session], T], attempts: int) -> T:
         for attempt in range(1, attempts + 1):
             session = self._write_sessions()
             try:
@@ -178,12 +271,13 @@ class Database:
             hook.after_rollback()
 
     def ping(self) -> bool:
+        """Whether the primary answers `SELECT 1` within the timeouts."""
         try:
-            with self.engine.connect() as connection:
+            with self._primary.answering(), self.engine.connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
             return True
-        except DBAPIError:
-            logger.warning("database ping failed", exc_info=True)
+        except (DBAPIError, DatabaseUnavailable) as exc:
+            logger.warning("database ping failed: %s", str(exc).splitlines()[0][:300])
             return False
 
     def dispose(self) -> None:

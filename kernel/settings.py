@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/portal.sqlite3"
     database_pool_size: int = Field(20, ge=1, le=500)
     database_replica_url: str | None = None
+    # Bounds on each MariaDB conversation (kernel/database.py): a database that does not answer
+    # within them makes the request a 503, never a frozen worker.
+    database_connect_timeout_seconds: float = Field(3, gt=0, le=300)
+    database_read_timeout_seconds: float = Field(5, gt=0, le=3600)
+    database_write_timeout_seconds: float = Field(5, gt=0, le=3600)
+    database_pool_timeout_seconds: float = Field(5, gt=0, le=300)
+    # After the database failed to answer, this long every call fails at once, unasked.
+    database_unavailable_hold_seconds: float = Field(1, ge=0, le=60)
 
     jwt_secret: str | None = None
     jwt_expiration: Duration = timedelta(minutes=15)
@@ -119,6 +127,8 @@ class Settings(BaseSettings):
     rate_limit_booking_window_ms: int = Field(3_600_000, ge=1000)
     rate_limit_booking_max: int = Field(10, ge=1)
     rate_limit_storage_url: str = "memory://"
+    # Bound on each call to the limiter's Redis; beyond it each process counts on its own.
+    rate_limit_storage_timeout_seconds: float = Field(0.5, gt=0, le=10)
     rate_limit_key_prefix: str = Field("portal", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     rate_limit_enabled: bool = True
     trusted_proxies: int = Field(0, ge=0)

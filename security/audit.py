@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from kernel.database import Database, is_retryable
+from kernel.database import Database, DatabaseUnavailable, is_retryable, is_unreachable
 from kernel.errors import Unavailable
 
 logger = logging.getLogger("portal.audit")
@@ -148,6 +148,8 @@ class _TransactionHook:
         except SQLAlchemyError as exc:
             if isinstance(exc, DBAPIError) and is_retryable(exc):
                 raise  # Database.run retries the whole unit of work
+            if is_unreachable(exc):
+                raise  # Database.run answers DatabaseUnavailable: the database, not the trail
             logger.exception("audit entry could not be staged (request %s)", event.who.request_id)
             raise Unavailable(UNAVAILABLE) from exc
         event.staged = True
@@ -176,6 +178,11 @@ class AuditTrail:
         try:
             with detached():
                 self.db.run(lambda session: self.append(session, record))
+        except DatabaseUnavailable:
+            # the request's own answer says so; no stack trace per request of an outage
+            logger.warning("audit entry not written: the database does not answer (request %s)",
+                           record.request_id)  # fmt: skip
+            raise
         except Exception as exc:
             logger.exception("audit entry could not be written (request %s)", record.request_id)
             raise Unavailable(UNAVAILABLE) from exc

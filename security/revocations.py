@@ -30,6 +30,8 @@ from typing import Protocol
 import redis
 from redis.exceptions import RedisError
 
+from kernel.episodes import FailureEpisodes
+
 logger = logging.getLogger("portal.sessions")
 
 # Past this many "not revoked" answers, the cache starts again empty (bounded memory).
@@ -89,7 +91,16 @@ class SessionRevocations:
     _shared_down_until: float = 0.0
     _shared_failing: bool = False  # since its last failure, Redis has not answered yet
     _next_poll: float = 0.0
-    _poll_failing: bool = False
+    _poll_episodes: FailureEpisodes = field(
+        default_factory=lambda: FailureEpisodes(
+            logger, "session revocations: reading the database's revocations"
+        )
+    )
+    _refill_episodes: FailureEpisodes = field(
+        default_factory=lambda: FailureEpisodes(
+            logger, "session revocations: refilling Redis from the database"
+        )
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def revoke(self, session_ids: Iterable[str]) -> None:
@@ -168,13 +179,9 @@ class SessionRevocations:
         try:
             self.remember(self.recently_revoked())
         except Exception as exc:  # the database is away: the request meets it too
-            if not self._poll_failing:
-                logger.warning("session revocations: could not read the database (%s)", exc)
-            self._poll_failing = True
+            self._poll_episodes.failed(exc, "this process answers from what it knows")
             return
-        if self._poll_failing:
-            logger.warning("session revocations: the database answers again")
-            self._poll_failing = False
+        self._poll_episodes.succeeded()
 
     def resync(self, recent: Iterable[str]) -> None:
         """Put revocations the database has (of the last access-token lifetime) back into the
@@ -208,10 +215,11 @@ class SessionRevocations:
         self._shared_failing = False
         try:
             self.resync(self.recently_revoked())
-        except Exception:  # the database is away too: try again at the next answer
+        except Exception as exc:  # the database is away too: try again at the next answer
             self._shared_failing = True
-            logger.exception("session revocations: could not refill Redis from the database")
+            self._refill_episodes.failed(exc, "tried again at Redis's next answer")
             return
+        self._refill_episodes.succeeded()
         logger.warning("session revocations: Redis answers again")
 
     def _shared_failed(self, exc: Exception) -> None:

@@ -1,9 +1,13 @@
-"""Files under one root directory (STORAGE_PATH): written to a temporary name, then renamed."""
+"""Files under one root directory (STORAGE_PATH): written to a temporary name, then renamed.
+
+A temporary `.<name>.<uuid>.part` file is never served (a storage key has no dot); one that a
+killed process left behind is removed at the next start (`remove_stale_parts`)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -53,6 +57,24 @@ class LocalStorage:
             logger.error("local storage: opening %s failed: %s", key, exc)
             raise Unavailable(UNAVAILABLE) from exc
         return _read_chunks(handle)
+
+    def remove_stale_parts(self, older_than_seconds: float) -> int:
+        """Remove the `.part` files untouched for `older_than_seconds` (their writer died: a
+        live upload touches its file with every chunk); returns how many went."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for part in self.root.rglob(".*.part"):
+            try:
+                if part.is_file() and part.stat().st_mtime < cutoff:
+                    part.unlink()
+                    removed += 1
+            except OSError as exc:
+                logger.warning("local storage: could not remove %s: %s", part, exc)
+        if removed:
+            logger.warning(
+                "local storage: removed %d unfinished upload(s) left by a crash", removed
+            )
+        return removed
 
     def delete(self, key: str) -> None:
         try:

@@ -29,9 +29,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from adapters.checkpoints import CheckpointLog, checkpoint_log_from_settings
-from adapters.logs import FailureEpisodes
 from kernel.clock import utcnow
 from kernel.database import Database, rowcount
+from kernel.episodes import FailureEpisodes
 from kernel.settings import Settings
 from models.audit import queries
 from models.audit.rules import (

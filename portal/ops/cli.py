@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 
 from adapters.logs import install_request_id_logging
+from kernel.database import DatabaseUnavailable
 from kernel.settings import SettingsError, load_settings
 from security.phi import PhiKeyError
 
@@ -171,6 +172,9 @@ def _serve(args: argparse.Namespace) -> int:
             # Client addresses come from X-Forwarded-For only behind TRUSTED_PROXIES
             # (portal.web.limits); uvicorn's own handling would trust any local proxy.
             proxy_headers=False,
+            # Longer than clients and load balancers keep idle connections (KEEP_ALIVE_SECONDS),
+            # so the server never closes one as a client reuses it.
+            timeout_keep_alive=max(1, round(settings.keep_alive_seconds)),
         )
     return 0
 
@@ -293,13 +297,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DBAPIError as exc:  # unreachable, refusing, missing database: one line, not a trace
         print(f"portal: {_database_problem(exc)}", file=sys.stderr)
         return 1
+    except DatabaseUnavailable as exc:  # the same, met inside a unit of work
+        cause = exc.__cause__
+        reason = cause if isinstance(cause, DBAPIError) else exc
+        print(f"portal: {_database_problem(reason)}", file=sys.stderr)
+        return 1
 
 
-def _database_problem(exc: DBAPIError) -> str:
+def _database_problem(exc: Exception) -> str:
     """`the database at mysql+pymysql://root:***@db/portal cannot be used: Can't connect...`"""
     from sqlalchemy.engine import make_url
 
-    reason = exc.orig.args[-1] if exc.orig is not None and exc.orig.args else exc.orig
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    reason = orig.args[-1] if orig is not None and orig.args else orig
     try:
         where = make_url(load_settings().database_url).render_as_string(hide_password=True)
     except SettingsError:

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from adapters.logs import FailureEpisodes
+from kernel.episodes import FailureEpisodes
 
 logger = logging.getLogger("portal.audit")
 

@@ -17,6 +17,7 @@ from adapters import metrics
 from adapters.mail import Mailer
 from kernel.clock import Clock, utcnow
 from kernel.database import Database
+from kernel.episodes import FailureEpisodes
 from models.notifications.use_cases import DeliveryReport, OutboxPolicy, deliver_due, outbox_stats
 from models.waitlist.use_cases import PassReport, expire_and_refill
 from portal.runtime.services import Services
@@ -49,10 +50,10 @@ class OutboxWorker:
         self.db, self.mailer, self.policy = db, mailer, policy
         self.poll_seconds = poll_seconds
         self.waitlist = waitlist
-        self._waitlist_failing = False
+        self._waitlist_episodes = FailureEpisodes(logger, "waitlist: the expiry pass")
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._failing = False
+        self._episodes = FailureEpisodes(logger, "notifications: delivering the outbox")
         self._mail_failing = False
 
     def run_once(self) -> DeliveryReport:
@@ -78,13 +79,9 @@ class OutboxWorker:
         try:
             report = self.waitlist()
         except Exception as exc:
-            if not self._waitlist_failing:
-                logger.error("waitlist: the expiry pass failed: %s", exc)
-            self._waitlist_failing = True
+            self._waitlist_episodes.failed(exc, "offers wait for the next pass")
             return
-        if self._waitlist_failing:
-            logger.info("waitlist: the expiry pass works again")
-        self._waitlist_failing = False
+        self._waitlist_episodes.succeeded()
         metrics.record_waitlist_offers(sent=report.sent, expired=report.expired, taken=report.taken)
 
     def _observe(self, report: DeliveryReport) -> None:
@@ -104,13 +101,9 @@ class OutboxWorker:
         try:
             self.run_once()
         except Exception as exc:
-            if not self._failing:
-                logger.error("notifications: delivering the outbox failed: %s", exc)
-            self._failing = True
+            self._episodes.failed(exc, "messages wait in the outbox")
         else:
-            if self._failing:
-                logger.info("notifications: delivering the outbox works again")
-            self._failing = False
+            self._episodes.succeeded()
 
     def run_forever(self) -> None:
         while not self._stopping.is_set():

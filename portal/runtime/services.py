@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from adapters.mail import Mailer, mailer_from_settings
 from adapters.query_metrics import instrument_engine
 from adapters.storage import Storage, storage_from_settings
+from adapters.storage.local import LocalStorage
 from kernel.clock import utcnow
-from kernel.database import Database
+from kernel.database import Database, Timeouts
 from kernel.settings import Settings
 from models.accounts import use_cases as accounts
 from models.audit.queries import append
@@ -80,6 +81,16 @@ def session_revocations(settings: Settings, db: Database) -> SessionRevocations:
     )
 
 
+def database_timeouts(settings: Settings) -> Timeouts:
+    return Timeouts(
+        connect=settings.database_connect_timeout_seconds,
+        read=settings.database_read_timeout_seconds,
+        write=settings.database_write_timeout_seconds,
+        pool=settings.database_pool_timeout_seconds,
+        hold=settings.database_unavailable_hold_seconds,
+    )
+
+
 def build_services(settings: Settings) -> Services:
     phi.use_keyring(phi_keyring(settings))
     passwords.allow_concurrent_hashes(settings.password_hash_concurrency)
@@ -88,6 +99,7 @@ def build_services(settings: Settings) -> Services:
         pool_size=settings.database_pool_size,
         replica_url=settings.database_replica_url,
         instrument=instrument_engine,
+        timeouts=database_timeouts(settings),
     )
     return Services(
         settings=settings,
@@ -112,3 +124,12 @@ def load_recent_revocations(services: Services) -> None:
         revocations.resync(revocations.recently_revoked())
     except Exception as exc:  # the database is not up yet: Redis, or later asks, answer
         logger.warning("could not load the recently ended sessions from the database: %s", exc)
+
+
+def remove_stale_uploads(services: Services) -> None:
+    """At a process's start: the local store's `.part` files of uploads whose process died
+    (older than STALE_UPLOAD_SECONDS, so a sibling worker's upload in progress stays)."""
+    if services.settings.storage_type == "local":
+        LocalStorage(services.settings.storage_path).remove_stale_parts(
+            services.settings.stale_upload_seconds
+        )

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
 
 from adapters.logs import note_on_request_line
+from kernel.database import DATABASE_UNAVAILABLE, is_unreachable
 from kernel.errors import (
     Conflict,
     DomainError,
@@ -246,8 +247,18 @@ def http_exception_handler(
 
 
 def unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """A bug: the stack trace goes to the log with the request id, never to the client."""
+    """A bug: the stack trace goes to the log with the request id, never to the client.
+    A database that did not answer on a path that does not translate it is a 503, not a bug."""
     request_id = request_id_of(request.scope)
+    if is_unreachable(exc):
+        _log(503, request.url.path, DATABASE_UNAVAILABLE)
+        return _response(
+            503,
+            request.url.path,
+            request_id,
+            message=DATABASE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
     logger.error(
         "unhandled error on %s %s (request %s)",
         request.method,

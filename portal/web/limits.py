@@ -27,7 +27,9 @@ from connexion import FlaskApp
 from connexion import context as connexion_context
 from flask_limiter import ApplicationLimit, Limiter
 from limits.storage import RedisStorage
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kernel.settings import Settings
@@ -96,13 +98,16 @@ def _is_exempt_path() -> bool:
 
 def _closest_limit_headers(limiter: Limiter) -> Callable[[flask.Response], flask.Response]:
     """After flask-limiter's own headers: a response that was not refused describes the limit
-    closest to exhaustion (flask-limiter picks the first of equal windows), and carries no
-    Retry-After (flask-limiter writes one on every limited response)."""
+    closest to exhaustion (flask-limiter picks the first of equal windows), and carries only
+    its own Retry-After (a 503's): flask-limiter writes the window's on every limited response."""
 
     def adjust(response: flask.Response) -> flask.Response:
         if response.status_code == 429 or "X-RateLimit-Limit" not in response.headers:
             return response
         response.headers.pop("Retry-After", None)
+        own = flask.g.get("own_retry_after")
+        if own is not None:
+            response.headers["Retry-After"] = own
         applied = limiter.current_limits
         if applied:
             closest = min(applied, key=lambda limit: limit.remaining)
@@ -112,6 +117,12 @@ def _closest_limit_headers(limiter: Limiter) -> Callable[[flask.Response], flask
         return response
 
     return adjust
+
+
+def _remember_own_retry_after(response: flask.Response) -> flask.Response:
+    """Before flask-limiter's header injection: the response's own Retry-After, if any."""
+    flask.g.own_retry_after = response.headers.get("Retry-After")
+    return response
 
 
 class OneTripRedisStorage(RedisStorage):
@@ -179,6 +190,19 @@ def storage_uri_for(url: str) -> str:
     return f"portal+{url}" if scheme in ("redis", "rediss") else url
 
 
+def storage_options_for(settings: Settings) -> dict[str, Any]:
+    """The Redis client's bounds: a stalled Redis costs a request at most the timeout, once
+    (redis-py would otherwise wait forever, and retry a timed-out call three times)."""
+    if settings.shared_redis_url is None:
+        return {}
+    timeout = settings.rate_limit_storage_timeout_seconds
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
 def rate_limits(settings: Settings) -> list[str | Callable[[], str] | ApplicationLimit]:
     """The limits (general, login, password change, bookings); each has its own scope, so their
     counters never mix."""
@@ -231,8 +255,11 @@ def install(app: FlaskApp, settings: Settings) -> Limiter:
         headers_enabled=True,
         retry_after="delta-seconds",
         storage_uri=storage_uri_for(settings.rate_limit_storage_url),
-        # If Redis goes away, keep serving with per-process counters (flask-limiter logs a
-        # warning and returns to Redis when it answers again) rather than failing every request.
+        storage_options=storage_options_for(settings),
+        # The policy when Redis does not answer within RATE_LIMIT_STORAGE_TIMEOUT_SECONDS
+        # (docs/security.md): each process goes on with the same limits counted in its own
+        # memory (flask-limiter logs one warning), and asks Redis again after 1, 2, 4 ... 32 s;
+        # rather than refusing every request, or serving them unlimited.
         in_memory_fallback_enabled=True,
         strategy="fixed-window",
         enabled=settings.rate_limit_enabled,
@@ -241,5 +268,7 @@ def install(app: FlaskApp, settings: Settings) -> Limiter:
     limiter.request_filter(_is_exempt_path)
     # Flask runs after-request hooks last-registered-first: put this one first in the list so it
     # runs after flask-limiter's header injection.
-    flask_app.after_request_funcs.setdefault(None, []).insert(0, _closest_limit_headers(limiter))
+    hooks = flask_app.after_request_funcs.setdefault(None, [])
+    hooks.insert(0, _closest_limit_headers(limiter))
+    hooks.append(_remember_own_retry_after)  # runs first, before flask-limiter's
     return limiter

@@ -69,3 +69,41 @@ def test_keys_cannot_leave_the_root(tmp_path):
     for key in ("../escape", "/etc/passwd", "records/../../x", "Records/UPPER"):
         with pytest.raises(ValueError):
             storage.save(key, [b"x"])
+
+
+def test_unfinished_uploads_of_a_dead_process_are_removed_and_never_served(tmp_path: Path):
+    import os
+
+    storage = LocalStorage(tmp_path)
+    key = new_storage_key("records")
+    storage.save(key, [b"kept"])
+    records = tmp_path / "records"
+    stale = records / f".{key.rsplit('/', 1)[1]}.0123abcd.part"
+    stale.write_bytes(b"half an upload")
+    os.utime(stale, (1_000_000, 1_000_000))  # written long ago by a process that died
+    fresh = records / ".other.4567cdef.part"  # a sibling worker's upload in progress
+    fresh.write_bytes(b"being written")
+
+    assert storage.remove_stale_parts(older_than_seconds=3600) == 1
+    assert not stale.exists() and fresh.exists()
+    assert b"".join(storage.open(key)) == b"kept"
+    with pytest.raises(ValueError):
+        storage.open(f"records/{fresh.name}")  # a .part file is never a key
+
+
+def test_a_server_starts_by_removing_stale_parts(tmp_path: Path, monkeypatch):
+    import os
+
+    from portal.runtime.services import remove_stale_uploads
+    from tests.conftest import make_settings
+
+    stale = tmp_path / "records" / ".x.0123abcd.part"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half")
+    os.utime(stale, (1_000_000, 1_000_000))
+
+    class Current:
+        settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path)
+
+    remove_stale_uploads(Current)  # type: ignore[arg-type]
+    assert not stale.exists()

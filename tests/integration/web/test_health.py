@@ -23,3 +23,19 @@ def test_health_is_503_when_the_database_does_not_answer(services: Services):
     response = create_app(services.settings, broken).test_client().get("/health")
     assert response.status_code == 503
     assert response.json() == {"status": "degraded", "database": "unavailable"}
+
+
+def test_liveness_answers_without_asking_the_database(services: Services):
+    dead = Database(sa.create_engine("mysql+pymysql://nobody@127.0.0.1:1/none"))
+    broken = dataclasses.replace(services, db=dead)
+    client = create_app(services.settings, broken).test_client()
+    response = client.get("/health", params={"probe": "liveness"})
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "unchecked"}
+    assert client.get("/health", params={"probe": "readiness"}).status_code == 503
+
+
+def test_an_unknown_probe_is_a_validation_error(client):
+    response = client.get("/health", params={"probe": "startup"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"

@@ -121,3 +121,21 @@ def test_development_data_moves_to_a_real_key_with_one_documented_command(
     engine.dispose()
     assert reasons and all(reason.startswith("v1:real1:") for reason in reasons)
     assert main(["keys", "rotate"]) == 0  # the new key alone reads everything now
+
+
+@pytest.mark.parametrize(("setting", "passed"), [(None, 75), ("120", 120)])
+def test_serve_passes_the_keep_alive_setting_to_uvicorn(
+    setting: str | None, passed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    monkeypatch.setattr("portal.ops.cli.configure_logging", lambda *a, **k: None, raising=False)
+    if setting is None:
+        monkeypatch.delenv("KEEP_ALIVE_SECONDS", raising=False)
+    else:
+        monkeypatch.setenv("KEEP_ALIVE_SECONDS", setting)
+    assert main(["serve"]) == 0
+    (options,) = calls
+    assert options["timeout_keep_alive"] == passed
