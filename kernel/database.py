@@ -5,8 +5,10 @@ Every use case owns its unit of work, declared where it is defined:
 - `@writes`: the use case runs as one transaction on the primary (`Database.run`), committed on
   success, rolled back on error, and retried a bounded number of times when the database reports
   a deadlock, a lock wait timeout or (SQLite) a busy database. Reads inside it see the primary.
-- `@reads`: the use case runs on a read session (`Database.read`), bound to the replica when one
-  is configured (DATABASE_REPLICA_URL), closed when the use case returns.
+- `@reads`: the use case runs on a read session (`Database.read`), closed when the use case
+  returns; on the replica when one is configured (DATABASE_REPLICA_URL) and `kernel.replica`'s
+  router lets it (the replica is healthy, and has the current user's last write), else on the
+  primary.
 
 Callers pass the `Database` where the use case's definition takes a `Session`; a use case with
 several steps (a file upload: check, store the bytes, then record them) calls `run`/`read`
@@ -27,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.errors import Unavailable
+from kernel.replica import ReplicaRouter
 
 logger = logging.getLogger("portal.db")
 
@@ -107,6 +110,7 @@ class Database:
         self.engine = engine
         self.hooks: list[TransactionHook] = []
         self.replica = replica
+        self.router = ReplicaRouter(engine, replica) if replica is not None else None
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         # Request-scoped reads (lists, search, slots) may lag a little behind on a replica.
         self._read_sessions = sessionmaker(replica or engine, expire_on_commit=False)
@@ -138,12 +142,22 @@ class Database:
         return self._sessions()
 
     def read(self, work: Callable[[Session], T]) -> T:
-        """Run `work` on a read session (the replica's, when there is one), closed after."""
-        with self._read_sessions() as session:
+        """Run `work` on a read session, closed after: the replica's when there is one and the
+        router lets it; else, or when the replica fails, the primary's."""
+        if self.router is not None:
+            with self._read_sessions() as session:
+                try:
+                    if self.router.serves(session):
+                        return work(session)
+                except OperationalError as exc:  # the replica is down: the primary answers
+                    self.router.failed(exc)
+        with self._sessions() as session:
             return work(session)
 
-    def run(self, work: Callable[[Session], T], *, attempts: int = 4) -> T:
-        """Run `work` in one transaction; retry it on deadlocks and lock timeouts."""
+    def run(self, work: Callable[[Session], T], *, attempts: int = 4, fence: bool = True) -> T:
+        """Run `work` in one transaction; retry it on deadlocks and lock timeouts. With a
+        replica, the current user's next reads wait for this write (`fence=False`: they need
+        not, as for an audit entry of their own)."""
         for attempt in range(1, attempts + 1):
             session = self._write_sessions()
             try:
@@ -167,6 +181,8 @@ class Database:
             else:
                 for hook in self.hooks:
                     hook.after_commit()
+                if fence and self.router is not None:
+                    self.router.after_write()
                 return result
             finally:
                 session.close()
