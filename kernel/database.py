@@ -5,8 +5,10 @@ Every use case owns its unit of work, declared where it is defined:
 - `@writes`: the use case runs as one transaction on the primary (`Database.run`), committed on
   success, rolled back on error, and retried a bounded number of times when the database reports
   a deadlock, a lock wait timeout or (SQLite) a busy database. Reads inside it see the primary.
-- `@reads`: the use case runs on a read session (`Database.read`), bound to the replica when one
-  is configured (DATABASE_REPLICA_URL), closed when the use case returns.
+- `@reads`: the use case runs on a read session (`Database.read`), closed when the use case
+  returns; on the replica when one is configured (DATABASE_REPLICA_URL) and `kernel.replica`'s
+  router lets it (the replica is healthy, and has the current user's last write), else on the
+  primary.
 
 Callers pass the `Database` where the use case's definition takes a `Session`; a use case with
 several steps (a file upload: check, store the bytes, then record them) calls `run`/`read`
@@ -29,6 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.errors import Unavailable
+from kernel.replica import ReplicaRouter
 
 logger = logging.getLogger("portal.db")
 
@@ -187,7 +190,7 @@ class Database:
         self.hooks: list[TransactionHook] = []
         self.replica = replica
         self._primary = _Reachability(hold_seconds)
-        self._replica = _Reachability(hold_seconds) if replica is not None else self._primary
+        self.router = ReplicaRouter(engine, replica) if replica is not None else None
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         # Request-scoped reads (lists, search, slots) may lag a little behind on a replica.
         self._read_sessions = sessionmaker(replica or engine, expire_on_commit=False)
@@ -225,18 +228,28 @@ class Database:
         return self._sessions()
 
     def read(self, work: Callable[[Session], T]) -> T:
-        """Run `work` on a read session (the replica's, when there is one), closed after;
-        `DatabaseUnavailable` when the database does not answer."""
-        with self._replica.answering(), self._read_sessions() as session:
+        """Run `work` on a read session, closed after: the replica's when there is one and the
+        router lets it; else, or when the replica fails, the primary's; `DatabaseUnavailable`
+        when the primary does not answer."""
+        if self.router is not None:
+            with self._read_sessions() as session:
+                try:
+                    if self.router.serves(session):
+                        return work(session)
+                except OperationalError as exc:  # the replica is down: the primary answers
+                    self.router.failed(exc)
+        with self._primary.answering(), self._sessions() as session:
             return work(session)
 
-    def run(self, work: Callable[[Session], T], *, attempts: int = 4) -> T:
+    def run(self, work: Callable[[Session], T], *, attempts: int = 4, fence: bool = True) -> T:
         """Run `work` in one transaction; retry it on deadlocks and lock timeouts;
-        `DatabaseUnavailable` when the database does not answer."""
+        `DatabaseUnavailable` when the database does not answer. With a replica, the current
+        user's next reads wait for this write (`fence=False`: they need not, as for an audit
+        entry of their own)."""
         with self._primary.answering():
-            return self._run(work, attempts)
+            return self._run(work, attempts, fence)
 
-    def _run(self, work: Callable[[Session], T], attempts: int) -> T:
+    def _run(self, work: Callable[[Session], T], attempts: int, fence: bool) -> T:
         for attempt in range(1, attempts + 1):
             session = self._write_sessions()
             try:
@@ -260,6 +273,8 @@ class Database:
             else:
                 for hook in self.hooks:
                     hook.after_commit()
+                if fence and self.router is not None:
+                    self.router.after_write()
                 return result
             finally:
                 session.close()

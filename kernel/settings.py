@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     database_pool_timeout_seconds: float = Field(5, gt=0, le=300)
     # After the database failed to answer, this long every call fails at once, unasked.
     database_unavailable_hold_seconds: float = Field(1, ge=0, le=60)
+    # A replica further behind than this (or not replicating) is skipped: reads go to the primary.
+    database_replica_max_lag_seconds: float = Field(5, ge=0, le=3600)
+    # How often each process checks the replica's health and lag (and retries one that failed).
+    database_replica_check_seconds: float = Field(1, ge=0, le=60)
+    # Read-your-writes: how long a user's read waits for the replica to apply their last write
+    # before it reads from the primary instead.
+    database_replica_wait_seconds: float = Field(0.1, ge=0, le=5)
 
     jwt_secret: str | None = None
     jwt_expiration: Duration = timedelta(minutes=15)

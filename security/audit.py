@@ -177,7 +177,8 @@ class AuditTrail:
         """Write one entry in its own transaction; `Unavailable` if that is impossible."""
         try:
             with detached():
-                self.db.run(lambda session: self.append(session, record))
+                # nothing its user reads back: their next reads need not wait for it
+                self.db.run(lambda session: self.append(session, record), fence=False)
         except DatabaseUnavailable:
             # the request's own answer says so; no stack trace per request of an outage
             logger.warning("audit entry not written: the database does not answer (request %s)",

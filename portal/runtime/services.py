@@ -12,8 +12,10 @@ from adapters.mail import Mailer, mailer_from_settings
 from adapters.query_metrics import instrument_engine
 from adapters.storage import Storage, storage_from_settings
 from adapters.storage.local import LocalStorage
+from adapters.write_fences import RedisFences
 from kernel.clock import utcnow
 from kernel.database import Database, Timeouts
+from kernel.replica import LocalFences, ReplicaRouter, WriteFences
 from kernel.settings import Settings
 from models.accounts import use_cases as accounts
 from models.audit.queries import append
@@ -91,6 +93,31 @@ def database_timeouts(settings: Settings) -> Timeouts:
     )
 
 
+def replica_router(settings: Settings, db: Database) -> ReplicaRouter | None:
+    """How reads choose between the replica and the primary (kernel.replica), the users' write
+    fences shared through Redis when the limiter's storage is one."""
+    if db.replica is None:
+        return None
+    url = settings.shared_redis_url
+    fences: WriteFences = (
+        RedisFences.from_url(
+            url,
+            prefix=settings.rate_limit_key_prefix,
+            timeout=settings.session_revocation_timeout_seconds,
+        )
+        if url
+        else LocalFences()
+    )
+    return ReplicaRouter(
+        db.engine,
+        db.replica,
+        fences=fences,
+        max_lag_seconds=settings.database_replica_max_lag_seconds,
+        check_seconds=settings.database_replica_check_seconds,
+        wait_seconds=settings.database_replica_wait_seconds,
+    )
+
+
 def build_services(settings: Settings) -> Services:
     phi.use_keyring(phi_keyring(settings))
     passwords.allow_concurrent_hashes(settings.password_hash_concurrency)
@@ -101,6 +128,7 @@ def build_services(settings: Settings) -> Services:
         instrument=instrument_engine,
         timeouts=database_timeouts(settings),
     )
+    db.router = replica_router(settings, db)
     return Services(
         settings=settings,
         db=db,

@@ -20,7 +20,7 @@ from kernel.errors import NotFound
 from kernel.settings import Settings, load_settings
 from openapi import SPEC_PATH
 from portal.runtime import Services, build_services
-from portal.web import errors, limits, published_spec, swagger_ui
+from portal.web import errors, limits, published_spec, read_your_writes, swagger_ui
 from portal.web.audit import AuditingResolver
 from portal.web.cors import PortalCorsMiddleware
 from portal.web.csrf import CsrfMiddleware
@@ -91,6 +91,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ConcretePathsFirst, position=MiddlewarePosition.BEFORE_ROUTING, spec_paths=spec_paths
     )
     app.app.before_request(_only_routed_requests)
+    if services.db.replica is not None:
+        read_your_writes.install(app.app)
     app.add_middleware(
         HeadLimitsMiddleware,
         position=MiddlewarePosition.BEFORE_ROUTING,
