@@ -61,32 +61,11 @@ WEST_ZONE = "America/Los_Angeles"
 
 
 def add_west_coast_doctor(session: Session) -> str:
-    """A doctor at a San Francisco location (Pacific time), weekdays 08:00-12:00 and
-    13:00-15:00 there; committed; their user id. (The seed's providers are all in the clinic's
-    zone.)"""
-    import dataclasses
+    """The seed's doctor at a San Francisco location (Pacific time), weekdays 08:00-12:00 and
+    13:00-15:00 there; their user id."""
+    from models import User
+    from portal.ops.demo.data import WEST_DOCTOR
 
-    from models import InsurancePlan
-    from portal.ops.demo.providers import _add_provider, provider_spec
-
-    spec = dataclasses.replace(
-        provider_spec(1),
-        index=9000,
-        first="Daniel",
-        last="Reyes",
-        email="doctor2@example.com",
-        address="2100 Webster St, Suite 300",
-        city="San Francisco",
-        state="CA",
-        zip="94115",
-        schedule={
-            d: [("08:00", "12:00"), ("13:00", "15:00")]
-            for d in ("monday", "tuesday", "wednesday", "thursday", "friday")
-        },
-        accepting=True,
-        time_zone=WEST_ZONE,
-    )
-    plans = {p.name: p for p in session.scalars(sa.select(InsurancePlan))}
-    profile = _add_provider(session, spec, plans, "!login-disabled")
-    session.commit()
-    return profile.user_id
+    user_id = session.scalar(sa.select(User.id).where(User.email == WEST_DOCTOR))
+    assert user_id is not None, "the seed adds the west-coast doctor"
+    return user_id

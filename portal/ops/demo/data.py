@@ -114,3 +114,12 @@ APPOINTMENT_REASONS = [
     "Review of recent lab results",
     "Seasonal allergy symptoms not improving",
 ]
+
+# The demo doctor of the second zone: a clinic on the west coast, weekday mornings and early
+# afternoons in Pacific time, with a day off and a Saturday of extra hours (days from today).
+WEST_DOCTOR = "doctor2@example.com"
+WEST_ZONE = "America/Los_Angeles"
+WEST_PLACE = ("San Francisco", "CA", "94115", "2100 Webster St, Suite 300")
+WEST_SCHEDULE = {d: [("08:00", "12:00"), ("13:00", "15:00")] for d in WEEKDAY_NAMES[:5]}
+WEST_TIME_OFF_IN_DAYS = 9
+WEST_EXTRA_SATURDAY_AFTER_DAYS = 10

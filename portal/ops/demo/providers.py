@@ -129,7 +129,7 @@ def _insurance_plans(session: Session) -> dict[str, InsurancePlan]:
     return plans
 
 
-def _add_provider(
+def add_provider(
     session: Session, spec: ProviderSpec, plans: dict[str, InsurancePlan], password_hash: str
 ) -> ProviderProfile:
     specialty = spec.specialty
@@ -210,7 +210,7 @@ def seed_providers(session: Session, count: int, demo_password: str, report: See
             spec = provider_spec(index)
             if spec.email in existing:
                 continue
-            _add_provider(session, spec, plans, demo_hash if index == 0 else DISABLED_PASSWORD)
+            add_provider(session, spec, plans, demo_hash if index == 0 else DISABLED_PASSWORD)
             report.providers += 1
             report.users += 1
             if index % 500 == 499:

@@ -4,6 +4,7 @@ nothing that is already there."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from adapters.storage import Storage, new_storage_key
 from models import (
     Appointment,
+    InsurancePlan,
     MedicalRecord,
     MedicalRecordAttachment,
     ProviderLocation,
@@ -21,6 +23,7 @@ from models import (
     User,
 )
 from models.appointments.rules.slots import WEEKDAY_NAMES
+from models.appointments.tables import ProviderExtraHours, ProviderTimeOff
 from portal.ops.demo.data import (
     APPOINTMENT_REASONS,
     DEFAULT_PROVIDERS,
@@ -32,8 +35,20 @@ from portal.ops.demo.data import (
     RECORDS,
     SCHEDULES,
     STAFF,
+    WEST_DOCTOR,
+    WEST_EXTRA_SATURDAY_AFTER_DAYS,
+    WEST_PLACE,
+    WEST_SCHEDULE,
+    WEST_TIME_OFF_IN_DAYS,
+    WEST_ZONE,
 )
-from portal.ops.demo.providers import SeedReport, hm, provider_spec, seed_providers
+from portal.ops.demo.providers import (
+    SeedReport,
+    add_provider,
+    hm,
+    provider_spec,
+    seed_providers,
+)
 from portal.ops.demo.sample_files import pdf_document, png_image
 from portal.ops.demo.scale import seed_generated_appointments
 from portal.runtime import Services
@@ -284,7 +299,61 @@ def seed(
     if front_desk_is_new:
         session.flush()
         _seed_front_desk_day(session, today, zone, report)
+    # After the patients' visits, which go to the generated providers only.
+    _seed_west_coast_doctor(session, demo_hash, today, report)
     return report
+
+
+def _seed_west_coast_doctor(
+    session: Session, password_hash: str, today: date, report: SeedReport
+) -> None:
+    """A demo doctor (who can log in) at a location in the second zone, with a day off and a
+    Saturday of extra hours: the schedules in two time zones."""
+    if session.scalar(sa.select(User.id).where(User.email == WEST_DOCTOR)) is not None:
+        return
+    city, state, zip_code, street = WEST_PLACE
+    spec = dataclasses.replace(
+        provider_spec(1),
+        index=9000,  # its own NPI and phone, clear of the generated providers'
+        first="Daniel",
+        last="Reyes",
+        specialty="family_medicine",
+        email=WEST_DOCTOR,
+        address=street,
+        city=city,
+        state=state,
+        zip=zip_code,
+        schedule=WEST_SCHEDULE,
+        accepting=True,
+        time_zone=WEST_ZONE,
+    )
+    plans = {p.name: p for p in session.scalars(sa.select(InsurancePlan))}
+    profile = add_provider(session, spec, plans, password_hash)
+    report.providers += 1
+    report.users += 1
+    day_off = today + timedelta(days=WEST_TIME_OFF_IN_DAYS)
+    while day_off.weekday() >= 5:
+        day_off += timedelta(days=1)
+    saturday = today + timedelta(days=WEST_EXTRA_SATURDAY_AFTER_DAYS)
+    while saturday.weekday() != 5:
+        saturday += timedelta(days=1)
+    location_id = session.scalar(
+        sa.select(ProviderLocation.id).where(ProviderLocation.provider_id == profile.id)
+    )
+    session.add_all(
+        [
+            ProviderTimeOff(
+                provider_id=profile.id, start_date=day_off, end_date=day_off, reason="Training"
+            ),
+            ProviderExtraHours(
+                provider_id=profile.id,
+                date=saturday,
+                start_time=time(9),
+                end_time=time(12),
+                location_id=location_id,
+            ),
+        ]
+    )
 
 
 def clinic_today(zone: ZoneInfo) -> date:

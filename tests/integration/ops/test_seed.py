@@ -152,4 +152,27 @@ def test_more_providers_on_request(services) -> None:
     )
     assert report.providers == 16
     with services.db.new_session() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(ProviderProfile)) == 40
+        assert (
+            session.scalar(sa.select(sa.func.count()).select_from(ProviderProfile)) == 41
+        )  # and doctor2
+
+
+def test_schedules_span_two_time_zones_with_time_off_and_extra_hours(client, db_session) -> None:
+    from models.appointments.tables import ProviderExtraHours, ProviderTimeOff
+
+    zones = set(db_session.scalars(sa.select(ProviderLocation.time_zone).distinct()))
+    assert "America/Los_Angeles" in zones and None in zones  # None: the clinic's (New York)
+    west = db_session.scalar(sa.select(User).where(User.email == "doctor2@example.com"))
+    assert west is not None and west.role == "doctor"
+    profile = db_session.scalar(
+        sa.select(ProviderProfile).where(ProviderProfile.user_id == west.id)
+    )
+    assert db_session.scalar(
+        sa.select(sa.func.count()).where(ProviderAvailability.provider_id == profile.id)
+    )
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(ProviderTimeOff))
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(ProviderExtraHours))
+    login = client.post(
+        "/api/auth/login", json={"email": "doctor2@example.com", "password": DEMO_PASSWORD}
+    )
+    assert login.status_code == 200

@@ -78,7 +78,7 @@ def test_statements_per_search_do_not_grow_with_providers_or_bookings(client, au
         assert few_statements <= MAX_STATEMENTS, body
         assert many_statements == few_statements, body
     shown = [(f[1], m[1]) for f, m in zip(few, many, strict=True)]
-    assert shown[0] == (24, 72)  # the page really did hold three times the providers
+    assert shown[0] == (25, 73)  # the page really did hold the 48 providers added
 
 
 def test_reading_the_directory_adds_a_fixed_number_of_statements(client, auth, services):

@@ -1,5 +1,6 @@
 """POST /api/appointments/search-providers: filters alone and combined, the result shape,
-pagination and nextAvailableDate, on the 24 seeded providers."""
+pagination and nextAvailableDate, on the seeded providers (24 generated and the west-coast
+demo doctor)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time_machine
 
 from models import ProviderAvailability, ProviderProfile
 from models.appointments.queries import availability
+from portal.ops.demo.data import DEFAULT_PROVIDERS
 from tests.support.providers import (
     SEARCH,
     SEED_MORNING,
@@ -27,6 +29,8 @@ SATURDAY = date(2026, 11, 28)
 # Schedule 2 of the seed (indices 2, 6, 10, 14, 18, 22) is the only one open on Saturdays.
 SATURDAY_PROVIDERS = ["Cohen", "Goldberg", "Kim", "Murphy", "Okafor", "Park"]
 
+SEEDED = DEFAULT_PROVIDERS + 1  # and the west-coast demo doctor
+
 
 @pytest.fixture(autouse=True)
 def seed_morning() -> Iterator[None]:
@@ -38,9 +42,9 @@ def test_no_filter_lists_every_provider_alphabetically_with_the_plans_shape(
     client, patient, db_session
 ):
     body = search(client, patient, limit=100)
-    assert body["total"] == 24
+    assert body["total"] == SEEDED
     names = last_names(body)
-    assert len(names) == 24
+    assert len(names) == SEEDED
     # by last name; where "Müller" falls is the database collation's business
     assert [n for n in names if n.isascii()] == sorted(n for n in names if n.isascii())
     johnson = next(p for p in body["data"] if p["lastName"] == "Johnson")
@@ -70,16 +74,16 @@ def test_no_filter_lists_every_provider_alphabetically_with_the_plans_shape(
 
 
 def test_an_empty_body_or_no_body_at_all_means_no_filter(client, patient):
-    assert search(client, patient)["total"] == 24
+    assert search(client, patient)["total"] == SEEDED
     response = client.post(SEARCH, headers=patient)
     assert response.status_code == 200
-    assert response.json()["total"] == 24
+    assert response.json()["total"] == SEEDED
 
 
 def test_specialty_filter_takes_the_enum_and_shows_the_human_name(client, patient):
     body = search(client, patient, specialty="family_medicine")
-    assert body["total"] == 3
-    assert last_names(body) == ["Bennett", "Cohen", "Johnson"]
+    assert body["total"] == 4
+    assert last_names(body) == ["Bennett", "Cohen", "Johnson", "Reyes"]
     assert {p["specialty"] for p in body["data"]} == {"Family Medicine"}
     assert search(client, patient, specialty="obstetrics_gynecology")["data"][0]["specialty"] == (
         "Obstetrics & Gynecology"
@@ -111,12 +115,12 @@ def test_location_matches_city_state_zip_or_street_address(client, patient, loca
 
 
 def test_a_blank_location_is_no_filter(client, patient):
-    assert search(client, patient, location="   ")["total"] == 24
+    assert search(client, patient, location="   ")["total"] == SEEDED
 
 
 @pytest.mark.parametrize(
     ("plan", "total"),
-    [("Blue Cross Blue Shield", 10), ("blue cross   BLUE shield", 10), ("MEDICARE", 9),
+    [("Blue Cross Blue Shield", 11), ("blue cross   BLUE shield", 11), ("MEDICARE", 9),
      ("Blue Cross", 0), ("Acme Health", 0)],
 )  # fmt: skip
 def test_insurance_filter_matches_the_whole_plan_name_in_any_case(client, patient, plan, total):
@@ -167,10 +171,11 @@ def test_date_filter_on_a_closed_past_or_too_far_day_finds_nobody(client, patien
 
 
 def test_date_filter_today_ignores_starts_already_past(client, auth):
-    # Wednesday 16:50 in New York: the weekday schedules end at 17:00 or earlier.
+    # Wednesday 16:50 in New York: the New York schedules end at 17:00 or earlier; in San
+    # Francisco it is 13:50, and its doctor works until 15:00 there.
     with time_machine.travel(datetime(2026, 11, 25, 16, 50, tzinfo=NY), tick=False):
         headers = auth("patient1@example.com")
-        assert search(client, headers, date="2026-11-25")["total"] == 0
+        assert last_names(search(client, headers, date="2026-11-25")) == ["Reyes"]
     with time_machine.travel(datetime(2026, 11, 25, 15, 50, tzinfo=NY), tick=False):
         headers = auth("patient1@example.com")
         assert search(client, headers, date="2026-11-25")["total"] > 0
@@ -194,11 +199,11 @@ def test_pages_split_the_result_without_overlap_and_total_counts_all(client, pat
     first = search(client, patient, limit=10)
     second = search(client, patient, limit=10, page=2)
     third = search(client, patient, limit=10, page=3)
-    assert (first["total"], second["total"], third["total"]) == (24, 24, 24)
-    assert (len(first["data"]), len(second["data"]), len(third["data"])) == (10, 10, 4)
+    assert (first["total"], second["total"], third["total"]) == (SEEDED, SEEDED, SEEDED)
+    assert (len(first["data"]), len(second["data"]), len(third["data"])) == (10, 10, 5)
     ids = [p["id"] for body in (first, second, third) for p in body["data"]]
-    assert len(set(ids)) == 24
-    assert search(client, patient, page=4, limit=10) == {"data": [], "total": 24}
+    assert len(set(ids)) == SEEDED
+    assert search(client, patient, page=4, limit=10) == {"data": [], "total": SEEDED}
     assert len(search(client, patient)["data"]) == 20  # default limit
 
 

@@ -14,6 +14,7 @@ import time_machine
 
 from models import ProviderAvailability, ProviderProfile, User
 from models.search.queries import DirectorySnapshot
+from portal.ops.demo.data import DEFAULT_PROVIDERS
 from portal.web.app import create_app
 from tests.support.providers import (
     SEED_MORNING,
@@ -86,14 +87,14 @@ def test_changed_availability_shows_in_search_once_the_snapshot_is_too_old(
 def test_a_deactivated_provider_leaves_search_once_the_snapshot_is_too_old(
     ttl_client, patient, clock, db_session
 ):
-    assert search(ttl_client, patient)["total"] == 24
+    assert search(ttl_client, patient)["total"] == DEFAULT_PROVIDERS + 1
     kim = user_id(db_session, "provider15@clinic.example")
     db_session.execute(sa.update(User).where(User.id == kim).values(is_active=False))
     db_session.commit()
-    assert search(ttl_client, patient)["total"] == 24
+    assert search(ttl_client, patient)["total"] == DEFAULT_PROVIDERS + 1
     clock.now += TTL
     body = search(ttl_client, patient, limit=100)
-    assert body["total"] == 23
+    assert body["total"] == DEFAULT_PROVIDERS
     assert "Kim" not in last_names(body)
 
 
@@ -113,8 +114,8 @@ def test_bookings_and_filters_are_read_on_every_search(ttl_client, patient, db_s
 def test_a_zero_ttl_reads_the_directory_for_every_search(app, services, patient, db_session):
     current = dataclasses.replace(services, search_directory=DirectorySnapshot(0))
     client = create_app(services.settings, current).test_client()
-    assert search(client, patient)["total"] == 24
+    assert search(client, patient)["total"] == DEFAULT_PROVIDERS + 1
     kim = user_id(db_session, "provider15@clinic.example")
     db_session.execute(sa.update(User).where(User.id == kim).values(is_active=False))
     db_session.commit()
-    assert search(client, patient)["total"] == 23
+    assert search(client, patient)["total"] == DEFAULT_PROVIDERS

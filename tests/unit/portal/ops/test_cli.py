@@ -15,12 +15,12 @@ def test_upgrade_then_seed_twice(tmp_path, monkeypatch: pytest.MonkeyPatch, caps
     monkeypatch.setenv("STORAGE_PATH", str(tmp_path / "files"))
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "seed", "--providers", "20"]) == 0
-    assert "added 28 users, 20 providers" in capsys.readouterr().out
+    assert "added 29 users, 21 providers" in capsys.readouterr().out
     assert main(["db", "seed", "--providers", "20"]) == 0
     assert "added 0 users, 0 providers" in capsys.readouterr().out
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'nested' / 'portal.sqlite3'}")
     with engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT count(*) FROM provider_profiles").scalar() == 20
+        assert connection.exec_driver_sql("SELECT count(*) FROM provider_profiles").scalar() == 21
     engine.dispose()
     assert any((tmp_path / "files" / "records").iterdir())
 
@@ -90,7 +90,7 @@ def test_seed_counts_the_generated_patients_it_adds(tmp_path, monkeypatch, capsy
         users = connection.exec_driver_sql("SELECT count(*) FROM users").scalar()
         appointments = connection.exec_driver_sql("SELECT count(*) FROM appointments").scalar()
     engine.dispose()
-    assert f"added {users} users, 4 providers, {appointments} appointments" in out
+    assert f"added {users} users, 5 providers, {appointments} appointments" in out  # and doctor2
 
 
 def test_development_data_moves_to_a_real_key_with_one_documented_command(
