@@ -7,6 +7,7 @@ from __future__ import annotations
 import redis
 from redis.exceptions import RedisError
 
+from kernel.redis_client import bounded_redis
 from kernel.replica import FenceUnknown, LocalFences
 
 
@@ -21,10 +22,7 @@ class RedisFences:
 
     @classmethod
     def from_url(cls, url: str, prefix: str, timeout: float) -> RedisFences:
-        client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
-        )
-        return cls(client, prefix)
+        return cls(bounded_redis(url, timeout), prefix)
 
     def key(self, user_id: str) -> str:
         return f"{self.prefix}:write-fence:{user_id}"

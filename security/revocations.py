@@ -31,6 +31,7 @@ import redis
 from redis.exceptions import RedisError
 
 from kernel.episodes import FailureEpisodes
+from kernel.redis_client import bounded_redis
 
 logger = logging.getLogger("portal.sessions")
 
@@ -54,10 +55,7 @@ class RedisRevocations:
 
     @classmethod
     def from_url(cls, url: str, prefix: str, timeout: float) -> RedisRevocations:
-        client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
-        )
-        return cls(client, prefix)
+        return cls(bounded_redis(url, timeout), prefix)
 
     def key(self, session_id: str) -> str:
         return f"{self.prefix}:revoked-session:{session_id}"
