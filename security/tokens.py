@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("userId", "email", "role", "iat", "exp")
+# Tokens whose signature and claims were verified, per process: a token is presented on every
+# request of its session, and its verification does not change until it expires.
+VERIFIED_TOKENS_KEPT = 4096
 
 
 class InvalidToken(Exception):
@@ -23,6 +28,12 @@ class InvalidToken(Exception):
 class TokenService:
     secret: str
     access_ttl: timedelta
+    _verified: Callable[[str], dict[str, Any]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Only tokens that pass are kept (a refusal raises): forged ones cannot fill it.
+        verify = functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._verify)
+        object.__setattr__(self, "_verified", verify)
 
     def issue_access_token(
         self,
@@ -49,7 +60,16 @@ class TokenService:
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def decode_access_token(self, token: str) -> dict[str, Any]:
-        """Verify signature (HS256 only: the header cannot choose), expiry and claims."""
+        """Verify signature (HS256 only: the header cannot choose), expiry and claims.
+
+        The signature and claims of a token seen before are not verified again; its expiry is
+        checked on every call, as PyJWT checks it (expired at `exp` itself)."""
+        claims = self._verified(token)
+        if claims["exp"] <= datetime.now(UTC).timestamp():
+            raise InvalidToken("Token has expired")
+        return dict(claims)
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             return jwt.decode(
                 token,

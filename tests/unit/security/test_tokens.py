@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+import time_machine
 
 from security.identity import Identity, normalize_role
 from security.passwords import hash_password, verify_password
@@ -107,3 +108,28 @@ def test_password_hashing_round_trip() -> None:
     assert not verify_password(stored, "wrong horse")
     assert not verify_password(None, "anything")
     assert not verify_password("!login-disabled", "anything")
+
+
+def test_a_token_verified_before_still_expires_at_its_exp(tokens: TokenService) -> None:
+    with time_machine.travel(NOW, tick=False) as clock:
+        token = issue(tokens, now=NOW)
+        assert tokens.decode_access_token(token)["userId"] == "u-1"  # verified, then kept
+        clock.move_to(NOW + timedelta(minutes=15) - timedelta(seconds=1))
+        assert tokens.decode_access_token(token)["userId"] == "u-1"
+        clock.move_to(NOW + timedelta(minutes=15))  # expired at exp itself, as PyJWT says
+        with pytest.raises(InvalidToken, match="expired"):
+            tokens.decode_access_token(token)
+
+
+def test_a_refused_token_is_refused_every_time(tokens: TokenService) -> None:
+    other = TokenService("another-secret-0123456789abcdef0123456", timedelta(minutes=15))
+    forged = issue(other, now=datetime.now(UTC))
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            tokens.decode_access_token(forged)
+
+
+def test_callers_get_their_own_claims(tokens: TokenService) -> None:
+    token = issue(tokens, now=datetime.now(UTC))
+    tokens.decode_access_token(token)["role"] = "admin"
+    assert tokens.decode_access_token(token)["role"] == "patient"
