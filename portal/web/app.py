@@ -66,9 +66,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # connexion's default jsonifier indents by 2: bigger bodies and slower dumps, for no reader.
     compact_json = Jsonifier(flask.json, separators=(",", ":"))
     app = FlaskApp(__name__, specification_dir=SPEC_PATH.parent, jsonifier=compact_json)
+    limiter = limits.build(settings)
+    auditing = AuditingResolver(services.audit_trail, function_resolver=_handler_for)
     app.add_api(
         SPEC_PATH.name,
-        resolver=AuditingResolver(services.audit_trail, function_resolver=_handler_for),
+        resolver=limits.LimitedOperations(auditing, limiter, settings),
         # Operations whose handler does not exist yet answer 501 in the standard format.
         resolver_error=501,
         strict_validation=True,
@@ -129,6 +131,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     # Added after RequestContextMiddleware, so it runs inside it and sees the request id.
     app.add_middleware(RequestObservationMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    limits.install(app, settings)
+    limits.install(app, limiter, settings)
     app.app.extensions["portal"] = services
     return app

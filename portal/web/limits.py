@@ -19,13 +19,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import flask
 import redis
 from connexion import FlaskApp
 from connexion import context as connexion_context
-from flask_limiter import ApplicationLimit, Limiter
+from connexion.resolver import Resolution, Resolver
+from flask_limiter import ApplicationLimit, Limiter, RouteLimit
 from limits.storage import RedisStorage
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -34,7 +36,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kernel.settings import Settings
 from models.accounts.rules import normalize_email
-from portal.web.middleware import operation_id_of
 from portal.web.published_spec import SPEC_JSON_PATH, SPEC_YAML_PATH
 
 logger = logging.getLogger("portal.limits")
@@ -48,14 +49,6 @@ EXEMPT_PATHS = frozenset({"/health", SPEC_JSON_PATH, SPEC_YAML_PATH})
 
 def _per(count: int, window_ms: int) -> str:
     return f"{count} per {max(1, window_ms // 1000)} second"
-
-
-def current_operation_id() -> str | None:
-    """The spec's operationId of the request being served (set by connexion's router)."""
-    try:
-        return operation_id_of(connexion_context.scope)
-    except RuntimeError:  # outside a connexion request
-        return None
 
 
 def _token_info() -> dict[str, Any] | None:
@@ -85,11 +78,6 @@ def login_email() -> str:
     if isinstance(email, str) and email.strip():
         return f"email:{normalize_email(email)}"
     return f"ip:{client_ip()}"
-
-
-def _only_for(operation_id: str) -> Callable[[], bool]:
-    """An `exempt_when` that exempts every operation but `operation_id`."""
-    return lambda: current_operation_id() != operation_id
 
 
 def _is_exempt_path() -> bool:
@@ -203,55 +191,50 @@ def storage_options_for(settings: Settings) -> dict[str, Any]:
     }
 
 
-def rate_limits(settings: Settings) -> list[str | Callable[[], str] | ApplicationLimit]:
+@dataclass(frozen=True)
+class RateLimit:
+    """One declared limit: how many requests per window (flask-limiter's notation), counted
+    per `key`, in counters of their own (`scope`); on one operation, or on all when None."""
+
+    value: str
+    key: Callable[[], str]
+    scope: str
+    operation: str | None = None
+
+
+def rate_limits(settings: Settings) -> list[RateLimit]:
     """The limits (general, login, password change, bookings); each has its own scope, so their
     counters never mix."""
     auth = _per(settings.rate_limit_auth_max, settings.rate_limit_auth_window_ms)
     return [
-        ApplicationLimit(
+        RateLimit(
             _per(settings.rate_limit_max_requests, settings.rate_limit_window_ms),
-            key_function=user_or_ip,
-            scope="general",
+            user_or_ip,
+            "general",
         ),
-        ApplicationLimit(
-            auth, key_function=client_ip, scope="login-ip", exempt_when=_only_for(LOGIN_OPERATION)
-        ),
-        ApplicationLimit(
-            auth,
-            key_function=login_email,
-            scope="login-email",
-            exempt_when=_only_for(LOGIN_OPERATION),
-        ),
-        ApplicationLimit(
-            auth,
-            key_function=client_ip,
-            scope="password-ip",
-            exempt_when=_only_for(PASSWORD_OPERATION),
-        ),
-        ApplicationLimit(
-            auth,
-            key_function=user_or_ip,
-            scope="password-user",
-            exempt_when=_only_for(PASSWORD_OPERATION),
-        ),
-        ApplicationLimit(
+        RateLimit(auth, client_ip, "login-ip", LOGIN_OPERATION),
+        RateLimit(auth, login_email, "login-email", LOGIN_OPERATION),
+        RateLimit(auth, client_ip, "password-ip", PASSWORD_OPERATION),
+        RateLimit(auth, user_or_ip, "password-user", PASSWORD_OPERATION),
+        RateLimit(
             _per(settings.rate_limit_booking_max, settings.rate_limit_booking_window_ms),
-            key_function=user_or_ip,
-            scope="booking",
-            exempt_when=_only_for(BOOKING_OPERATION),
+            user_or_ip,
+            "booking",
+            BOOKING_OPERATION,
         ),
     ]
 
 
-def install(app: FlaskApp, settings: Settings) -> Limiter:
-    if settings.trusted_proxies:
-        # Only behind known proxies may X-Forwarded-For name the client.
-        app.add_wsgi_middleware(ProxyFix, x_for=settings.trusted_proxies, x_proto=1)
-    flask_app = app.app
-    limiter = Limiter(
+def build(settings: Settings) -> Limiter:
+    """The limiter with the limits every operation shares; `install` attaches it to the app,
+    `LimitedOperations` adds the limits of single operations to their handlers."""
+    return Limiter(
         key_func=user_or_ip,
-        app=flask_app,
-        application_limits=rate_limits(settings),
+        application_limits=[
+            ApplicationLimit(limit.value, key_function=limit.key, scope=limit.scope)
+            for limit in rate_limits(settings)
+            if limit.operation is None
+        ],
         headers_enabled=True,
         retry_after="delta-seconds",
         storage_uri=storage_uri_for(settings.rate_limit_storage_url),
@@ -265,10 +248,45 @@ def install(app: FlaskApp, settings: Settings) -> Limiter:
         enabled=settings.rate_limit_enabled,
         key_prefix=settings.rate_limit_key_prefix,
     )
+
+
+class LimitedOperations(Resolver):
+    """Resolves handlers as `inner` does, and wraps the handler of each operation that has
+    limits of its own with them (flask-limiter's route limits), outermost: a refused request
+    runs nothing of the handler. Every other request evaluates only the shared limits, instead
+    of evaluating and exempting each operation's."""
+
+    def __init__(self, inner: Resolver, limiter: Limiter, settings: Settings) -> None:
+        super().__init__(function_resolver=inner.function_resolver)
+        self.inner = inner
+        self.by_operation: dict[str, list[RouteLimit]] = {}
+        for limit in rate_limits(settings):
+            if limit.operation is not None:
+                route_limit = RouteLimit(
+                    limit.value,
+                    key_function=limit.key,
+                    scope=limit.scope,
+                    shared=True,  # counted under the scope alone, as the shared limits are
+                    limiter=limiter,
+                )
+                self.by_operation.setdefault(limit.operation, []).append(route_limit)
+
+    def resolve(self, operation: Any) -> Resolution:
+        resolution = self.inner.resolve(operation)
+        for route_limit in self.by_operation.get(operation.operation_id, ()):
+            resolution.function = route_limit(resolution.function)
+        return resolution
+
+
+def install(app: FlaskApp, limiter: Limiter, settings: Settings) -> None:
+    if settings.trusted_proxies:
+        # Only behind known proxies may X-Forwarded-For name the client.
+        app.add_wsgi_middleware(ProxyFix, x_for=settings.trusted_proxies, x_proto=1)
+    flask_app = app.app
+    limiter.init_app(flask_app)
     limiter.request_filter(_is_exempt_path)
     # Flask runs after-request hooks last-registered-first: put this one first in the list so it
     # runs after flask-limiter's header injection.
     hooks = flask_app.after_request_funcs.setdefault(None, [])
     hooks.insert(0, _closest_limit_headers(limiter))
     hooks.append(_remember_own_retry_after)  # runs first, before flask-limiter's
-    return limiter

@@ -85,7 +85,7 @@ def test_cors_origins_are_the_plans_plus_frontend_url():
 def test_rate_limit_defaults_are_the_plans():
     # outside development (whose limits are larger: tests/unit/kernel/test_settings.py)
     settings = load_settings(app_env="test", jwt_secret="x" * 40, storage_encryption_key="00" * 32)
-    texts = [str(limit.limit_provider) for limit in limits.rate_limits(settings)]
+    texts = [limit.value for limit in limits.rate_limits(settings)]
     assert texts == [
         "100 per 900 second",
         "5 per 900 second",  # login, per address and per email
@@ -111,7 +111,7 @@ def test_rate_limits_come_from_the_environment(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()
-    texts = [str(limit.limit_provider) for limit in limits.rate_limits(settings)]
+    texts = [limit.value for limit in limits.rate_limits(settings)]
     assert texts == ["7 per 60 second"] + ["2 per 120 second"] * 4 + ["3 per 7200 second"]
     assert settings.rate_limit_storage_url == "redis://127.0.0.1:6379/1"
     assert settings.trusted_proxies == 2
