@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import secrets
 import subprocess
 import tempfile
@@ -44,6 +45,13 @@ class LoadDatabase:
 # One run's keys: the seed writes with them, the production-mode server reads with them.
 LOAD_PHI_KEYS = "load:" + base64.b64encode(os.urandom(32)).decode()
 LOAD_STORAGE_KEY = os.urandom(32).hex()
+# Secrets of the run's servers, shared by all of them like the hosts of one deployment.
+LOAD_JWT_SECRET = secrets.token_urlsafe(48)
+LOAD_AUDIT_CHAIN_KEY = secrets.token_urlsafe(48)
+# The statement counter of the server's /metrics (one histogram series per kind and database).
+_STATEMENT_COUNT = re.compile(
+    r'^portal_db_query_duration_seconds_count\{(?=[^}]*kind="([^"]*)")[^}]*\} (\S+)$', re.M
+)
 
 
 def mysql_server_url() -> str:
@@ -163,19 +171,21 @@ def running_server(
     *,
     port: int | None = None,
     overrides: dict[str, str] | None = None,
+    command_module: str = "portal.ops.cli",
 ) -> Iterator[Server]:
     """`portal serve --workers N` in production mode on `db`, until the block ends;
-    `overrides` replace some of the environment below."""
+    `overrides` replace some of the environment below; `command_module` runs a bench variant
+    of the `portal` command instead (`bench.no_outbox`)."""
     port = port or free_port()
     token = secrets.token_urlsafe(24)
     env = {
         **os.environ,
         "APP_ENV": "production",
-        "JWT_SECRET": secrets.token_urlsafe(48),
+        "JWT_SECRET": LOAD_JWT_SECRET,
         # the keys the data was seeded with (production refuses to start without keys)
         "PHI_ENCRYPTION_KEYS": LOAD_PHI_KEYS,
         "STORAGE_ENCRYPTION_KEY": LOAD_STORAGE_KEY,
-        "AUDIT_CHAIN_KEY": secrets.token_urlsafe(48),
+        "AUDIT_CHAIN_KEY": LOAD_AUDIT_CHAIN_KEY,
         "AUDIT_CHECKPOINT": f"file://{db.storage_path.parent / 'audit-checkpoints.log'}",
         "DATABASE_URL": db.url,
         "DATABASE_POOL_SIZE": os.environ.get("DATABASE_POOL_SIZE", "20"),
@@ -194,7 +204,12 @@ def running_server(
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     RESULTS.mkdir(parents=True, exist_ok=True)
     with child_server.serving(
-        env, port=port, workers=workers, log=RESULTS / log_name, startup_timeout=120
+        env,
+        port=port,
+        workers=workers,
+        log=RESULTS / log_name,
+        startup_timeout=120,
+        command_module=command_module,
     ) as server:
         yield Server(server.base_url, token, server.process.pid)
 
@@ -211,3 +226,12 @@ def fetch_metrics(server: Server) -> str:
     except OSError as exc:
         print(f"could not read /metrics: {exc}")
         return ""
+
+
+def statement_counts(metrics_text: str) -> dict[str, float]:
+    """SQL statements the server has run since it started, per kind (SELECT, INSERT, ...; all
+    databases), from its /metrics text."""
+    counts: dict[str, float] = {}
+    for kind, count in _STATEMENT_COUNT.findall(metrics_text):
+        counts[kind] = counts.get(kind, 0.0) + float(count)
+    return counts

@@ -20,7 +20,6 @@ import http.client
 import json
 import math
 import os
-import re
 import tempfile
 import time
 import uuid
@@ -38,6 +37,7 @@ from bench.harness import (
     Server,
     free_port,
     running_server,
+    statement_counts,
 )
 
 RESULTS = Path(__file__).parent / "results" / "providers.json"
@@ -46,8 +46,6 @@ TARGET_P95_MS = 50  # issue 4, "Scale": every search filter
 WARM_UP_REQUESTS = 10
 PORTS = range(3800, 3900)  # apart from the load test's 3700-3799
 PATIENT = "patient1@example.com"
-# The statement counter of the server's /metrics (one histogram series per kind and database).
-_STATEMENT_COUNT = re.compile(r"^portal_db_query_duration_seconds_count\{[^}]*\} (\S+)$", re.M)
 
 
 def _database(server: str, keep: str | None) -> tuple[str, bool]:
@@ -143,7 +141,7 @@ class Client:
         text = self.send(
             "GET", "/metrics", headers={"Authorization": f"Bearer {self.metrics_token}"}
         )
-        return sum(float(count) for count in _STATEMENT_COUNT.findall(text.decode()))
+        return sum(statement_counts(text.decode()).values())
 
 
 def percentile(sorted_values: list[float], share: float) -> float:

@@ -149,6 +149,10 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+# What `serve` runs in every worker process (the module is imported there).
+ASGI_APP = "portal.web.asgi:app"
+
+
 def _serve(args: argparse.Namespace) -> int:
     """N uvicorn worker processes sharing one listening socket, metrics merged across them."""
     import uvicorn
@@ -159,7 +163,7 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, json_format=settings.log_format == "json")
     with _metrics_dir(args.workers):
         uvicorn.run(
-            "portal.web.asgi:app",
+            ASGI_APP,
             host=args.host,
             port=args.port or settings.port,
             workers=args.workers,

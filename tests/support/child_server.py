@@ -47,13 +47,15 @@ def serving(
     workers: int = 1,
     log: Path | None = None,
     startup_timeout: float = 90,
+    command_module: str = "portal.ops.cli",
 ) -> Iterator[ChildServer]:
     """`portal serve` on 127.0.0.1:`port` with `env`, answering /health, until the block ends.
     Its output goes to `log` (a temporary file when not given), whose tail a failed start
-    reports."""
+    reports. `command_module` is what `python -m` runs with the `serve` arguments (a bench's
+    variant of the `portal` command)."""
     with tempfile.TemporaryDirectory(prefix="portal-serve-") as scratch:
         log = log or Path(scratch) / "server.log"
-        command = [sys.executable, "-m", "portal.ops.cli", "serve", "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", command_module, "serve", "--host", "127.0.0.1"]
         command += ["--port", str(port), "--workers", str(workers)]
         with log.open("wb") as sink:
             process = subprocess.Popen(

@@ -59,7 +59,9 @@ def test_make_bench_providers_drives_every_case_through_a_real_server(tmp_path: 
 @pytest.mark.mariadb
 def test_make_bench_measures_every_endpoint_and_the_floor(tmp_path: Path) -> None:
     """`make bench` in seconds: both floor apps and every endpoint answer as expected and get
-    a CPU figure and a ratio to the floor."""
+    a CPU figure and a ratio to the floor; booking also runs on the counterfactual server (its
+    outbox writes removed), which writes no outbox rows, and the outbox writes of one booking
+    reach MariaDB as one INSERT."""
     server = mysql_server_or_skip()
     results = tmp_path / "bench.json"
     env = {**os.environ, "LOAD_MYSQL_URL": server, "LOAD_REDIS_URL": "memory://"}
@@ -73,9 +75,19 @@ def test_make_bench_measures_every_endpoint_and_the_floor(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(results.read_text())
     names = [row["endpoint"] for row in report["endpoints"]]
-    assert len(names) == 11
+    assert len(names) == 12
     assert "POST /api/auth/login" in names
     for row in [*report["floor"], *report["endpoints"]]:
         assert row["requests"] > 0 and not row["unexpected"], row
         assert row["cpu_ms_per_request"] > 0 and row["x_floor"] > 0, row
     assert "| connexion FlaskApp hello (the floor) |" in done.stdout
+    assert "| POST /api/appointments (book, outbox writes removed: bench counterfactual) |" in (
+        done.stdout
+    )
+    booking = report["booking_outbox"]
+    assert 1 <= booking["with_outbox"]["outbox_rows_per_booking"] <= 3  # confirmation, reminders
+    assert booking["without_outbox"]["outbox_rows_per_booking"] == 0
+    assert booking["with_outbox"]["sql_per_booking"] > 0
+    assert booking["without_outbox"]["sql_per_booking"] > 0
+    assert booking["on_booked_in_process"]["mariadb_inserts_per_booking"] == 1.0
+    assert "server CPU ms/booking: with" in done.stdout
