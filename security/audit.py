@@ -207,7 +207,10 @@ class AuditTrail:
                              _request_ids(records))  # fmt: skip
             raise Unavailable(UNAVAILABLE) from exc
         if self.on_batch is not None:
-            self.on_batch(len(records))
+            try:
+                self.on_batch(len(records))
+            except Exception:  # the entries are committed: a metric must not fail the requests
+                logger.exception("the audit batch's size could not be recorded")
 
     def finish(self, event: AuditEvent, status: str, **details: Any) -> None:
         """Write `event` with its outcome unless a committed change already carried it."""
