@@ -97,6 +97,13 @@ WAITLIST_REFILL = Histogram(
     "Time from a slot freeing to a waiting patient accepting it.",
     buckets=REFILL_BUCKETS,
 )
+# Entries per group commit of the audit trail (`security.audit.AuditTrail.write_now`).
+AUDIT_BATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+AUDIT_BATCH_ENTRIES = Histogram(
+    "portal_audit_batch_entries",
+    "Audit entries inserted and committed together by one group commit.",
+    buckets=AUDIT_BATCH_BUCKETS,
+)
 WAITLIST_OUTCOMES = frozenset({"sent", "accepted", "declined", "expired", "taken"})
 
 BookingOutcome = Literal["success", "conflict", "rejected"]
@@ -155,6 +162,11 @@ def record_waitlist_refill(seconds: float) -> None:
 def record_search_results(count: int) -> None:
     """Called by provider search with the total number of matching providers."""
     SEARCH_RESULTS.observe(count)
+
+
+def record_audit_batch(entries: int) -> None:
+    """Called after each group commit of audit entries, with how many it committed."""
+    AUDIT_BATCH_ENTRIES.observe(entries)
 
 
 def record_query(kind: str, database: str, seconds: float) -> None:

@@ -6,22 +6,26 @@ The `AuditTrail` then writes it:
 
 - a change: `Database.run` stages the entry in the very transaction of the change, before it
   commits (`AuditTrail.hook`), so the change and its entry commit or roll back together;
-- a read, or a request that changed nothing: the entry is written in its own transaction after
-  the handler returns, before the response leaves (`write_now`);
-- a failure (a rolled-back change, a refusal): the entry is written in its own transaction with
-  the outcome the client saw, then the original error travels on.
+- a read, or a request that changed nothing: the entry is written after the handler returns,
+  before the response leaves (`write_now`);
+- a failure (a rolled-back change, a refusal): the entry is written with the outcome the client
+  saw, then the original error travels on.
+
+`write_now` group-commits (`kernel.group_commit`): the entries of a process's concurrent
+requests are inserted together, in one transaction of their own, and each request waits until
+that transaction committed; if it fails, every request of the batch fails as it would alone.
 
 An entry that cannot be written turns the answer into `Unavailable`: nothing is served unaudited.
 Which operations are audited, and under which action, is the spec's `x-audit` annotation; the web
 layer wraps those handlers (`portal.web.audit`). The table and its hash chain are the audit
-domain's (`models.audit`); the trail is given the function that inserts an entry.
+domain's (`models.audit`); the trail is given the function that inserts entries.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -32,11 +36,14 @@ from sqlalchemy.orm import Session
 
 from kernel.database import Database, DatabaseUnavailable, is_retryable, is_unreachable
 from kernel.errors import Unavailable
+from kernel.group_commit import GroupCommitter
 
 logger = logging.getLogger("portal.audit")
 
 STATUSES = ("success", "failure", "denied")
 UNAVAILABLE = "The audit trail cannot be written; the request was not completed"
+# The most entries one group commit inserts; callers beyond it wait for the next batch.
+MAX_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,8 @@ class AuditRecord:
     subject: str | None = None
 
 
-Append = Callable[[Session, AuditRecord], None]
+# Inserts entries in the caller's transaction, in the order given.
+Append = Callable[[Session, Sequence[AuditRecord]], None]
 
 
 @dataclass
@@ -144,7 +152,7 @@ class _TransactionHook:
         if event is None or event.written:
             return
         try:
-            self.trail.append(session, event.record("success"))
+            self.trail.append(session, [event.record("success")])
         except SQLAlchemyError as exc:
             if isinstance(exc, DBAPIError) and is_retryable(exc):
                 raise  # Database.run retries the whole unit of work
@@ -166,29 +174,49 @@ class _TransactionHook:
 
 
 class AuditTrail:
-    """Writes the entries of one app's requests into its database, with `append`."""
+    """Writes the entries of one app's requests into its database, with `append`;
+    `on_batch(n)` learns the size of each group commit."""
 
-    def __init__(self, db: Database, append: Append) -> None:
+    def __init__(
+        self, db: Database, append: Append, *, on_batch: Callable[[int], None] | None = None
+    ) -> None:
         self.db = db
         self.append = append
+        self.on_batch = on_batch
+        self._committer = GroupCommitter(self._write_batch, max_batch=MAX_BATCH)
         db.hooks.append(_TransactionHook(self))
 
     def write_now(self, record: AuditRecord) -> None:
-        """Write one entry in its own transaction; `Unavailable` if that is impossible."""
+        """Write one entry, committed with those of concurrent requests, before returning;
+        `DatabaseUnavailable` or `Unavailable` if that is impossible."""
+        self._committer.submit(record)
+
+    def _write_batch(self, records: Sequence[AuditRecord]) -> None:
+        """One transaction inserting `records`; what fails it fails each of their requests."""
         try:
             with detached():
-                # nothing its user reads back: their next reads need not wait for it
-                self.db.run(lambda session: self.append(session, record), fence=False)
+                # nothing their users read back: their next reads need not wait for it
+                self.db.run(lambda session: self.append(session, records), fence=False)
         except DatabaseUnavailable:
-            # the request's own answer says so; no stack trace per request of an outage
-            logger.warning("audit entry not written: the database does not answer (request %s)",
-                           record.request_id)  # fmt: skip
+            # each request's own answer says so; no stack trace per batch of an outage
+            logger.warning("audit entries not written: the database does not answer (requests %s)",
+                           _request_ids(records))  # fmt: skip
             raise
         except Exception as exc:
-            logger.exception("audit entry could not be written (request %s)", record.request_id)
+            logger.exception("audit entries could not be written (requests %s)",
+                             _request_ids(records))  # fmt: skip
             raise Unavailable(UNAVAILABLE) from exc
+        if self.on_batch is not None:
+            try:
+                self.on_batch(len(records))
+            except Exception:  # the entries are committed: a metric must not fail the requests
+                logger.exception("the audit batch's size could not be recorded")
 
     def finish(self, event: AuditEvent, status: str, **details: Any) -> None:
         """Write `event` with its outcome unless a committed change already carried it."""
         if status != "success" or not event.written:
             self.write_now(event.record(status, **details))
+
+
+def _request_ids(records: Sequence[AuditRecord]) -> str:
+    return ", ".join(str(record.request_id) for record in records)

@@ -1,8 +1,9 @@
-"""Statements on the audit trail: appending entries, the chain head, sealing a batch, and
-the admin's listing."""
+"""Statements on the audit trail: appending entries (several in one INSERT), the chain head,
+sealing a batch, and the admin's listing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -24,23 +25,34 @@ _INSERT_ENTRY = sa.insert(cast(sa.Table, AuditLog.__table__))
 
 def append(session: Session, record: AuditRecord, now: datetime | None = None) -> None:
     """Add `record` as a new, not yet sealed, entry, in the caller's transaction."""
-    session.execute(
-        _INSERT_ENTRY,
-        {
-            "timestamp": now or utcnow(),
-            "user_id": record.user_id,
-            "user_role": record.user_role,
-            "action": record.action,
-            "resource": record.resource,
-            "resource_id": record.resource_id,
-            "ip": record.ip,
-            "user_agent": (record.user_agent or "")[:500] or None,
-            "request_id": record.request_id,
-            "status": record.status,
-            "details": record.details or None,
-            "subject": record.subject,
-        },
-    )
+    append_many(session, [record], now)
+
+
+def append_many(
+    session: Session, records: Sequence[AuditRecord], now: datetime | None = None
+) -> None:
+    """Add `records` as new, not yet sealed, entries, in that order (their ids ascend) and with
+    one timestamp, in one INSERT of the caller's transaction."""
+    now = now or utcnow()
+    rows = [_row(record, now) for record in records]
+    session.execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
+
+
+def _row(record: AuditRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "timestamp": now,
+        "user_id": record.user_id,
+        "user_role": record.user_role,
+        "action": record.action,
+        "resource": record.resource,
+        "resource_id": record.resource_id,
+        "ip": record.ip,
+        "user_agent": (record.user_agent or "")[:500] or None,
+        "request_id": record.request_id,
+        "status": record.status,
+        "details": record.details or None,
+        "subject": record.subject,
+    }
 
 
 def lock_head(session: Session) -> AuditChainHead:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from adapters import metrics
 from adapters.mail import Mailer, mailer_from_settings
 from adapters.query_metrics import instrument_engine
 from adapters.storage import Storage, storage_from_settings
@@ -18,7 +19,7 @@ from kernel.database import Database, Timeouts
 from kernel.replica import LocalFences, ReplicaRouter, WriteFences
 from kernel.settings import Settings
 from models.accounts import use_cases as accounts
-from models.audit.queries import append
+from models.audit.queries import append_many
 from models.audit.use_cases import AuditChain
 from models.notifications.use_cases import OutboxPolicy
 from models.search.queries import DirectorySnapshot
@@ -136,7 +137,7 @@ def build_services(settings: Settings) -> Services:
         revocations=session_revocations(settings, db),
         storage=storage_from_settings(settings),
         search_directory=DirectorySnapshot(settings.search_directory_ttl_seconds),
-        audit_trail=AuditTrail(db, append),
+        audit_trail=AuditTrail(db, append_many, on_batch=metrics.record_audit_batch),
         audit_chain=audit_chain(settings),
         outbox=OutboxPolicy.from_settings(settings),
         mailer=mailer_from_settings(settings),
