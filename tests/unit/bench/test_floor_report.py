@@ -7,7 +7,8 @@ import subprocess
 import sys
 import time
 
-from bench.floor import build_report, cpu_seconds, process_tree, to_markdown
+from bench.closed_loop import cpu_seconds, process_tree
+from bench.floor import build_report, to_markdown
 
 
 def run(name: str, cpu: float | None, unexpected: dict[str, int] | None = None) -> dict:  # type: ignore[type-arg]
