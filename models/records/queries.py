@@ -128,8 +128,8 @@ class RecordRow:
     attachments: Sequence[AttachmentColumns] = field(default_factory=list)
 
 
-# The tables, not the mapped classes: a page selects plain columns, and statements on table
-# columns skip the ORM's compile step and row processing.
+# The tables, not the mapped classes: a page is plain columns, run on the session's
+# connection, so no ORM result (entities, row processors) is built for it.
 _RECORDS = cast(sa.Table, MedicalRecord.__table__)
 _USERS = cast(sa.Table, User.__table__)
 _PROFILES = cast(sa.Table, ProviderProfile.__table__)

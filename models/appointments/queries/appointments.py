@@ -97,8 +97,8 @@ class ListedAppointment(AppointmentColumns, Protocol):
     def photo_url(self) -> str | None: ...
 
 
-# The tables, not the mapped classes: a listing selects plain columns, and statements on
-# table columns skip the ORM's compile step and row processing.
+# The tables, not the mapped classes: a page is plain columns, run on the session's
+# connection, so no ORM result (entities, row processors) is built for it.
 _APPOINTMENTS = cast(sa.Table, Appointment.__table__)
 _USERS = cast(sa.Table, User.__table__)
 _PROFILES = cast(sa.Table, ProviderProfile.__table__)
