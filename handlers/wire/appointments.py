@@ -6,26 +6,42 @@ from typing import Any
 
 from handlers.wire.formats import iso_date, iso_datetime
 from models.accounts.tables import User
-from models.appointments.queries.appointments import AppointmentWithProvider
+from models.appointments.queries.appointments import (
+    AppointmentColumns,
+    AppointmentWithProvider,
+    ListedAppointment,
+)
 from models.appointments.rules.slots import format_time_of_day
 from models.appointments.tables import Appointment
 from models.providers.rules import specialty_name
 from models.providers.tables import ProviderProfile
 
 
-def _specialty(profile: ProviderProfile | None) -> str:
-    return "" if profile is None else specialty_name(profile.specialty)
+def _brief(
+    user_id: str,
+    first_name: str,
+    last_name: str,
+    specialty: str | None,
+    npi: str | None,
+    photo_url: str | None,
+) -> dict[str, Any]:
+    """A provider in a few words; `specialty` is the profile's code, None without a profile."""
+    return {
+        "id": user_id,
+        "firstName": first_name,
+        "lastName": last_name,
+        "specialty": "" if specialty is None else specialty_name(specialty),
+        "npi": npi,
+        "photoUrl": photo_url,
+    }
 
 
 def provider_brief(user: User, profile: ProviderProfile | None) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "firstName": user.first_name,
-        "lastName": user.last_name,
-        "specialty": _specialty(profile),
-        "npi": profile.npi if profile else None,
-        "photoUrl": profile.photo_url if profile else None,
-    }
+    if profile is None:
+        return _brief(user.id, user.first_name, user.last_name, None, None, None)
+    return _brief(
+        user.id, user.first_name, user.last_name, profile.specialty, profile.npi, profile.photo_url
+    )
 
 
 def provider_contact(user: User, profile: ProviderProfile | None) -> dict[str, Any]:
@@ -43,12 +59,12 @@ def provider_contact(user: User, profile: ProviderProfile | None) -> dict[str, A
     }
 
 
-def zone_of(appointment: Appointment, clinic_zone: str) -> str:
+def zone_of(appointment: AppointmentColumns, clinic_zone: str) -> str:
     """The IANA zone the appointment's date and time are in: its location's, else the clinic's."""
     return appointment.time_zone or clinic_zone
 
 
-def _core(appointment: Appointment, clinic_zone: str) -> dict[str, Any]:
+def _core(appointment: AppointmentColumns, clinic_zone: str) -> dict[str, Any]:
     return {
         "id": appointment.id,
         "patientId": appointment.patient_id,
@@ -64,7 +80,7 @@ def _core(appointment: Appointment, clinic_zone: str) -> dict[str, Any]:
     }
 
 
-def _visit_times(appointment: Appointment) -> dict[str, Any]:
+def _visit_times(appointment: AppointmentColumns) -> dict[str, Any]:
     """When the patient was checked in and out (null until then)."""
     return {
         "checkInTime": iso_datetime(appointment.check_in_time),
@@ -72,16 +88,22 @@ def _visit_times(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def listed(row: AppointmentWithProvider, clinic_zone: str) -> dict[str, Any]:
-    appointment = row.appointment
+def listed(row: ListedAppointment, clinic_zone: str) -> dict[str, Any]:
     return {
-        **_core(appointment, clinic_zone),
-        "provider": provider_brief(row.provider, row.profile),
-        "location": appointment.location,
-        "duration": appointment.duration,
-        **_visit_times(appointment),
-        "createdAt": iso_datetime(appointment.created_at),
-        "updatedAt": iso_datetime(appointment.updated_at),
+        **_core(row, clinic_zone),
+        "provider": _brief(
+            row.provider_id,
+            row.provider_first_name,
+            row.provider_last_name,
+            row.specialty,
+            row.npi,
+            row.photo_url,
+        ),
+        "location": row.location,
+        "duration": row.duration,
+        **_visit_times(row),
+        "createdAt": iso_datetime(row.created_at),
+        "updatedAt": iso_datetime(row.updated_at),
     }
 
 

@@ -6,15 +6,15 @@ from typing import Any
 
 from handlers.wire.formats import iso_date, iso_datetime
 from models.accounts.tables import User
-from models.records.queries import RecordRow
-from models.records.tables import MedicalRecordAttachment, MedicalRecordVersion
+from models.records.queries import AttachmentColumns, RecordRow
+from models.records.tables import MedicalRecordVersion
 
 
 def download_url(record_id: str, attachment_id: str) -> str:
     return f"/api/medical-records/{record_id}/attachments/{attachment_id}/download"
 
 
-def attachment(found: MedicalRecordAttachment) -> dict[str, Any]:
+def attachment(found: AttachmentColumns) -> dict[str, Any]:
     return {
         "id": found.id,
         "fileName": found.file_name,

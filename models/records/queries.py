@@ -3,15 +3,19 @@
 Which records a caller may see is the access policy's `RecordAccess`
 (`security.policy.records`); `visible` is its translation into SQL, used by the list and by
 the single-record checks alike.
+
+A page is plain rows (no ORM objects: the list only shapes them into JSON) in two statements:
+the records with their authors and the total across pages (a window column), then their files.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,14 +30,19 @@ from security.policy.records import RecordAccess
 
 def visible(access: RecordAccess) -> sa.ColumnElement[bool]:
     """SQL condition: the records `access` covers."""
-    if access.all_records:
+    return _covering(access.all_records, access.patient_id, access.provider_id)
+
+
+def _covering(all_records: bool, patient: Any, provider: Any) -> sa.ColumnElement[bool]:
+    """`visible`, for values or for bound parameters standing for them (None: not set)."""
+    if all_records:
         return sa.true()
     covered: list[sa.ColumnElement[bool]] = []
-    if access.patient_id is not None:
-        covered.append(MedicalRecord.patient_id == access.patient_id)
-    if access.provider_id is not None:
-        covered.append(MedicalRecord.provider_id == access.provider_id)
-        covered.append(MedicalRecord.patient_id.in_(patients_in_care_of(access.provider_id)))
+    if patient is not None:
+        covered.append(MedicalRecord.patient_id == patient)
+    if provider is not None:
+        covered.append(MedicalRecord.provider_id == provider)
+        covered.append(MedicalRecord.patient_id.in_(patients_in_care_of(provider)))
     return sa.or_(*covered) if covered else sa.false()
 
 
@@ -50,41 +59,194 @@ class RecordFilter:
     end_date: date | None = None
 
 
+class RecordColumns(Protocol):
+    """The record's own columns the wire shows: a `MedicalRecord`, or a listed row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def patient_id(self) -> str: ...
+    @property
+    def provider_id(self) -> str | None: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def date(self) -> date: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def is_new(self) -> bool: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+class AuthorName(Protocol):
+    """Who wrote a record, as the list names them: a `User`, or `Author`."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def last_name(self) -> str: ...
+
+
+class AttachmentColumns(Protocol):
+    """A file as the wire lists it: a `MedicalRecordAttachment`, or a listed row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def record_id(self) -> str: ...
+    @property
+    def file_name(self) -> str: ...
+    @property
+    def file_type(self) -> str: ...
+    @property
+    def file_size(self) -> int: ...
+
+
+class Author(NamedTuple):
+    id: str
+    first_name: str
+    last_name: str
+
+
 @dataclass
 class RecordRow:
     """One record as the list shows it: the record, its author's block and its files."""
 
-    record: MedicalRecord
-    provider: User | None
+    record: RecordColumns
+    provider: AuthorName | None
     specialty: str | None
-    attachments: list[MedicalRecordAttachment] = field(default_factory=list)
+    attachments: Sequence[AttachmentColumns] = field(default_factory=list)
+
+
+# The tables, not the mapped classes: a page is plain columns, run on the session's
+# connection, so no ORM result (entities, row processors) is built for it.
+_RECORDS = cast(sa.Table, MedicalRecord.__table__)
+_USERS = cast(sa.Table, User.__table__)
+_PROFILES = cast(sa.Table, ProviderProfile.__table__)
+_ATTACHMENTS = cast(sa.Table, MedicalRecordAttachment.__table__)
+
+_LISTED_COLUMNS = (
+    *(
+        _RECORDS.c[name]
+        for name in (
+            "id", "patient_id", "provider_id", "type", "title", "date", "description",
+            "is_new", "version", "created_at", "updated_at",
+        )
+    ),
+    _USERS.c.id.label("author_id"),
+    _USERS.c.first_name.label("author_first_name"),
+    _USERS.c.last_name.label("author_last_name"),
+    _PROFILES.c.specialty,
+    sa.func.count().over().label("total"),
+)  # fmt: skip
+
+_FILTERS = {
+    "type": lambda value: _RECORDS.c.type == value,
+    "start_date": lambda value: _RECORDS.c.date >= value,
+    "end_date": lambda value: _RECORDS.c.date <= value,
+}
+
+
+@functools.cache
+def _page_statements(
+    access: tuple[bool, bool, bool], used: frozenset[str]
+) -> tuple[sa.Executable, sa.Executable]:
+    """The page and the count for one shape of access (all, a patient's, a provider's) and one
+    combination of filters, with bound parameters for the values: built once per shape, so
+    SQLAlchemy neither rebuilds them nor recomputes their cache keys per request."""
+    all_records, patient, provider = access
+    conditions = [
+        _covering(
+            all_records,
+            sa.bindparam("access_patient") if patient else None,
+            sa.bindparam("access_provider") if provider else None,
+        ),
+        *(_FILTERS[name](sa.bindparam(name)) for name in sorted(used)),
+    ]
+    page = (
+        sa.select(*_LISTED_COLUMNS)
+        .select_from(_RECORDS)
+        .outerjoin(_USERS, _USERS.c.id == _RECORDS.c.provider_id)
+        .outerjoin(_PROFILES, _PROFILES.c.user_id == _USERS.c.id)
+        .where(*conditions)
+        .order_by(_RECORDS.c.date.desc(), _RECORDS.c.created_at.desc(), _RECORDS.c.id.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+    )
+    count = sa.select(sa.func.count(_RECORDS.c.id)).where(*conditions)
+    return page, count
+
+
+_ATTACHMENTS_OF = (
+    sa.select(
+        _ATTACHMENTS.c.id,
+        _ATTACHMENTS.c.record_id,
+        _ATTACHMENTS.c.file_name,
+        _ATTACHMENTS.c.file_type,
+        _ATTACHMENTS.c.file_size,
+    )
+    .where(_ATTACHMENTS.c.record_id.in_(sa.bindparam("record_ids", expanding=True)))
+    .order_by(_ATTACHMENTS.c.created_at, _ATTACHMENTS.c.id)
+)
 
 
 def list_records(
-    session: Session,
-    visible: sa.ColumnElement[bool],
-    where: RecordFilter,
-    page: int,
-    limit: int,
+    session: Session, access: RecordAccess, where: RecordFilter, page: int, limit: int
 ) -> tuple[list[RecordRow], int]:
-    """One page, newest first, and the total; three queries whatever the page size."""
-    conditions = [visible]
-    if where.type:
-        conditions.append(MedicalRecord.type == where.type)
-    if where.start_date:
-        conditions.append(MedicalRecord.date >= where.start_date)
-    if where.end_date:
-        conditions.append(MedicalRecord.date <= where.end_date)
-    total = session.scalar(sa.select(sa.func.count(MedicalRecord.id)).where(*conditions)) or 0
-    page_rows = session.execute(
-        _WITH_PROVIDER.where(*conditions)
-        .order_by(
-            MedicalRecord.date.desc(), MedicalRecord.created_at.desc(), MedicalRecord.id.desc()
+    """One page of the records `access` covers, newest first, and the total."""
+    shape = (access.all_records, access.patient_id is not None, access.provider_id is not None)
+    values: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("access_patient", access.patient_id),
+            ("access_provider", access.provider_id),
+            ("type", where.type or None),
+            ("start_date", where.start_date),
+            ("end_date", where.end_date),
         )
-        .limit(limit)
-        .offset((page - 1) * limit)
+        if value is not None and not (access.all_records and name.startswith("access_"))
+    }
+    page_statement, count_statement = _page_statements(
+        shape, frozenset(name for name in values if name in _FILTERS)
+    )
+    connection = session.connection()
+    found = connection.execute(
+        page_statement, {**values, "limit": limit, "offset": (page - 1) * limit}
     ).all()
-    return _with_files(session, page_rows), total
+    if found:
+        total = int(found[0].total)
+    elif page == 1:
+        total = 0
+    else:  # past the last page: no row carries the total
+        total = int(connection.execute(count_statement, values).scalar_one())
+    files: dict[str, list[AttachmentColumns]] = defaultdict(list)
+    if found:
+        for attachment in connection.execute(
+            _ATTACHMENTS_OF, {"record_ids": [row.id for row in found]}
+        ):
+            files[attachment.record_id].append(attachment)
+    rows = [
+        RecordRow(
+            record=row,
+            provider=None
+            if row.author_id is None
+            else Author(row.author_id, row.author_first_name, row.author_last_name),
+            specialty=specialty_name(row.specialty) if row.specialty else None,
+            attachments=files.get(row.id, []),
+        )
+        for row in found
+    ]
+    return rows, total
 
 
 def record_row(session: Session, record_id: str) -> RecordRow | None:

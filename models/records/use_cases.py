@@ -77,7 +77,7 @@ def list_records(
     """One page of the records the caller may read, newest first, and the total."""
     access = record_access(identity)
     audit.note(subject=access.patient_id)
-    rows, total = queries.list_records(session, queries.visible(access), where, page, limit)
+    rows, total = queries.list_records(session, access, where, page, limit)
     audit.note(details={"count": len(rows)})
     return rows, total
 

@@ -1,14 +1,18 @@
 """Reading appointments: one page of a listing, or one appointment, each with its provider.
 
-The provider (user and profile) comes from the same joined query as the appointments, so a
-page costs two queries (rows and count) however many rows it holds.
+The provider (user and profile) comes from the same joined query as the appointments, and the
+total across pages from a window column of it, so a page costs one statement however many rows
+it holds (two past the last page, which has no row to carry the total). A page is plain rows
+(no ORM objects): the list only shapes them into JSON.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime, time
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, load_only
@@ -38,25 +42,94 @@ class AppointmentWithProvider:
     profile: ProviderProfile | None
 
 
-def _conditions(scope: AppointmentScope, filters: AppointmentFilters) -> list[Any]:
-    conditions: list[Any] = []
-    if scope.patient_id is not None:
-        conditions.append(Appointment.patient_id == scope.patient_id)
-    if scope.provider_id is not None:
-        conditions.append(Appointment.provider_id == scope.provider_id)
-    if filters.status is not None:
-        conditions.append(Appointment.status == filters.status)
-    if filters.start_date is not None:
-        conditions.append(Appointment.date >= filters.start_date)
-    if filters.end_date is not None:
-        conditions.append(Appointment.date <= filters.end_date)
-    if filters.provider_id is not None:
-        conditions.append(Appointment.provider_id == filters.provider_id)
-    if filters.location is not None:
-        conditions.append(Appointment.location == filters.location)
-    if filters.patient_id is not None:
-        conditions.append(Appointment.patient_id == filters.patient_id)
-    return conditions
+class AppointmentColumns(Protocol):
+    """The appointment's own columns every wire shape reads: an `Appointment`, or a listed row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def patient_id(self) -> str: ...
+    @property
+    def provider_id(self) -> str: ...
+    @property
+    def date(self) -> date: ...
+    @property
+    def start_time(self) -> time: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def notes(self) -> str | None: ...
+    @property
+    def is_virtual(self) -> bool: ...
+    @property
+    def time_zone(self) -> str | None: ...
+    @property
+    def location(self) -> str | None: ...
+    @property
+    def duration(self) -> int: ...
+    @property
+    def check_in_time(self) -> datetime | None: ...
+    @property
+    def check_out_time(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+class ListedAppointment(AppointmentColumns, Protocol):
+    """One row of a listing: the appointment's columns, then its provider's (the profile's are
+    None for a provider without one)."""
+
+    @property
+    def provider_first_name(self) -> str: ...
+    @property
+    def provider_last_name(self) -> str: ...
+    @property
+    def specialty(self) -> str | None: ...
+    @property
+    def npi(self) -> str | None: ...
+    @property
+    def photo_url(self) -> str | None: ...
+
+
+# The tables, not the mapped classes: a page is plain columns, run on the session's
+# connection, so no ORM result (entities, row processors) is built for it.
+_APPOINTMENTS = cast(sa.Table, Appointment.__table__)
+_USERS = cast(sa.Table, User.__table__)
+_PROFILES = cast(sa.Table, ProviderProfile.__table__)
+
+# Each filter as a condition on its bound parameter (named apart: a scope and a filter may
+# compare the same column).
+_FILTERS: dict[str, Callable[[Any], sa.ColumnElement[bool]]] = {
+    "scope_patient": lambda value: _APPOINTMENTS.c.patient_id == value,
+    "scope_provider": lambda value: _APPOINTMENTS.c.provider_id == value,
+    "status": lambda value: _APPOINTMENTS.c.status == value,
+    "start_date": lambda value: _APPOINTMENTS.c.date >= value,
+    "end_date": lambda value: _APPOINTMENTS.c.date <= value,
+    "provider_id": lambda value: _APPOINTMENTS.c.provider_id == value,
+    "location": lambda value: _APPOINTMENTS.c.location == value,
+    "patient_id": lambda value: _APPOINTMENTS.c.patient_id == value,
+}
+
+
+def _bound(scope: AppointmentScope, filters: AppointmentFilters) -> dict[str, Any]:
+    """The values of the filters in use, by the name of their bound parameter."""
+    values = {
+        "scope_patient": scope.patient_id,
+        "scope_provider": scope.provider_id,
+        "status": filters.status,
+        "start_date": filters.start_date,
+        "end_date": filters.end_date,
+        "provider_id": filters.provider_id,
+        "location": filters.location,
+        "patient_id": filters.patient_id,
+    }
+    return {name: value for name, value in values.items() if value is not None}
 
 
 # Appointments with the provider columns their wire format shows (and no others: the MySQL
@@ -77,31 +150,81 @@ _WITH_PROVIDER = (
 )  # fmt: skip
 
 
+_LISTED_COLUMNS = (
+    _APPOINTMENTS.c.id,
+    _APPOINTMENTS.c.patient_id,
+    _APPOINTMENTS.c.provider_id,
+    _APPOINTMENTS.c.date,
+    _APPOINTMENTS.c.start_time,
+    _APPOINTMENTS.c.type,
+    _APPOINTMENTS.c.status,
+    _APPOINTMENTS.c.reason,
+    _APPOINTMENTS.c.notes,
+    _APPOINTMENTS.c.is_virtual,
+    _APPOINTMENTS.c.time_zone,
+    _APPOINTMENTS.c.location,
+    _APPOINTMENTS.c.duration,
+    _APPOINTMENTS.c.check_in_time,
+    _APPOINTMENTS.c.check_out_time,
+    _APPOINTMENTS.c.created_at,
+    _APPOINTMENTS.c.updated_at,
+    _USERS.c.first_name.label("provider_first_name"),
+    _USERS.c.last_name.label("provider_last_name"),
+    _PROFILES.c.specialty,
+    _PROFILES.c.npi,
+    _PROFILES.c.photo_url,
+    sa.func.count().over().label("total"),
+)
+
+
+@functools.cache
+def _page_statements(used: frozenset[str]) -> tuple[sa.Executable, sa.Executable]:
+    """The page and the count for one combination of filters, with bound parameters for their
+    values and the page's bounds: built once per combination, so SQLAlchemy neither rebuilds
+    them nor recomputes their cache keys per request."""
+    conditions = [_FILTERS[name](sa.bindparam(name)) for name in sorted(used)]
+    page = (
+        sa.select(*_LISTED_COLUMNS)
+        .join(_USERS, _USERS.c.id == _APPOINTMENTS.c.provider_id)
+        .outerjoin(_PROFILES, _PROFILES.c.user_id == _USERS.c.id)
+        .where(*conditions)
+        .order_by(_APPOINTMENTS.c.date, _APPOINTMENTS.c.start_time, _APPOINTMENTS.c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+    )
+    count = sa.select(sa.func.count(_APPOINTMENTS.c.id)).where(*conditions)
+    return page, count
+
+
 def list_appointments(
     session: Session,
     scope: AppointmentScope,
     filters: AppointmentFilters,
     page: int,
     limit: int,
-) -> tuple[list[AppointmentWithProvider], int]:
+) -> tuple[list[ListedAppointment], int]:
     """One page, earliest first (date, then the TIME column, so 09:00 precedes 10:00), and
     the total across pages."""
-    conditions = _conditions(scope, filters)
-    total = session.scalar(sa.select(sa.func.count(Appointment.id)).where(*conditions)) or 0
-    rows = session.execute(
-        _WITH_PROVIDER.where(*conditions)
-        .order_by(Appointment.date, Appointment.start_time, Appointment.id)
-        .limit(limit)
-        .offset((page - 1) * limit)
+    values = _bound(scope, filters)
+    page_statement, count_statement = _page_statements(frozenset(values))
+    connection = session.connection()
+    rows = connection.execute(
+        page_statement, {**values, "limit": limit, "offset": (page - 1) * limit}
     ).all()
-    return [AppointmentWithProvider(*row) for row in rows], total
+    if rows:
+        total = int(rows[0].total)
+    elif page == 1:
+        total = 0
+    else:  # past the last page: no row carries the total
+        total = int(connection.execute(count_statement, values).scalar_one())
+    return cast("list[ListedAppointment]", rows), total
 
 
 def get_appointment(session: Session, appointment_id: str) -> AppointmentWithProvider | None:
-    row = session.execute(_WITH_PROVIDER.where(Appointment.id == appointment_id)).first()
+    row = session.execute(_WITH_PROVIDER.where(_APPOINTMENTS.c.id == appointment_id)).first()
     return None if row is None else AppointmentWithProvider(*row)
 
 
 def email_of(session: Session, user_id: str) -> str:
     """The address a user's messages and invitations go to."""
-    return str(session.scalar(sa.select(User.email).where(User.id == user_id)))
+    return str(session.scalar(sa.select(_USERS.c.email).where(_USERS.c.id == user_id)))

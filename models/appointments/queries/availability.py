@@ -149,7 +149,11 @@ def load_day(
     provider reads its day this way first, so they run one after another (SQLite ignores it;
     there the write transaction already holds the database's write lock).
     """
-    rows = session.execute(
+    # Plain rows on the session's connection (no ORM result), after what the session holds is
+    # written, as its own execute would do first: the bookings include this transaction's.
+    session.flush()
+    connection = session.connection()
+    rows = connection.execute(
         _PROVIDER_WITH_WINDOWS_LOCKED if for_update else _PROVIDER_WITH_WINDOWS,
         {"provider": provider_user_id, "weekday": WEEKDAY_NAMES[day.weekday()]},
     ).all()
@@ -166,9 +170,9 @@ def load_day(
     ]
     windows = windows_on(day, weekly, changes_of_day(session, provider_user_id, day))
     if ignore_appointment_id is None:
-        booked = session.execute(_BOOKINGS_OF_DAY, {"provider": provider_user_id, "day": day})
+        booked = connection.execute(_BOOKINGS_OF_DAY, {"provider": provider_user_id, "day": day})
     else:
-        booked = session.execute(
+        booked = connection.execute(
             _BOOKINGS_OF_DAY_BUT_ONE,
             {"provider": provider_user_id, "day": day, "ignored": ignore_appointment_id},
         )

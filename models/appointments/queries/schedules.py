@@ -28,10 +28,11 @@ def window_at(start: time, end: time, location_id: str | None, zone: str | None)
 
 
 def _changes_statement(
-    first: date, last: date, provider: sa.ColumnElement[bool] | None
+    first: Any, last: Any, provider: sa.ColumnElement[bool] | None
 ) -> sa.CompoundSelect[Any]:
     """Time off overlapping [first, last] and extra hours inside it, as one UNION ALL of
-    (user id, is_extra, start date, end date, start time, end time, location id, zone)."""
+    (user id, is_extra, start date, end date, start time, end time, location id, zone); the
+    dates are values or bound parameters."""
     off = (
         sa.select(
             ProviderProfile.user_id,
@@ -78,9 +79,15 @@ def load_changes(
     condition = (
         None if provider_user_ids is None else ProviderProfile.user_id.in_(list(provider_user_ids))
     )
+    rows: Sequence[Any] = session.execute(_changes_statement(first, last, condition)).all()
+    found.update(_by_day(rows, first, last))
+    return found
+
+
+def _by_day(rows: Sequence[Any], first: date, last: date) -> dict[str, ChangesByDay]:
+    """The rows of `_changes_statement` as each provider's changes by date."""
     off_by_day: dict[str, dict[date, list[TimeOff]]] = defaultdict(lambda: defaultdict(list))
     extra_by_day: dict[str, dict[date, list[Window]]] = defaultdict(lambda: defaultdict(list))
-    rows: Sequence[Any] = session.execute(_changes_statement(first, last, condition)).all()
     for user_id, is_extra, start_date, end_date, start, end, location_id, zone in rows:
         if is_extra:
             extra_by_day[user_id][start_date].append(window_at(start, end, location_id, zone))
@@ -90,6 +97,7 @@ def load_changes(
         while day <= min(last, end_date):
             off_by_day[user_id][day].append(off)
             day += timedelta(days=1)
+    found: dict[str, ChangesByDay] = {}
     for user_id in set(off_by_day) | set(extra_by_day):
         days = set(off_by_day[user_id]) | set(extra_by_day[user_id])
         found[user_id] = {
@@ -99,7 +107,17 @@ def load_changes(
     return found
 
 
+# One provider's one day, as every slots request, booking and rescheduling reads it: built
+# once, with bound parameters.
+_CHANGES_OF_DAY = _changes_statement(
+    sa.bindparam("day", type_=sa.Date),
+    sa.bindparam("day", type_=sa.Date),
+    ProviderProfile.user_id == sa.bindparam("provider"),
+)
+
+
 def changes_of_day(session: Session, provider_user_id: str, day: date) -> DayChanges | None:
     """The time off and extra hours of one provider (its user id) on `day`, or None: one
     statement."""
-    return load_changes(session, [provider_user_id], day, day)[provider_user_id].get(day)
+    rows = session.connection().execute(_CHANGES_OF_DAY, {"provider": provider_user_id, "day": day})
+    return _by_day(rows.all(), day, day).get(provider_user_id, {}).get(day)

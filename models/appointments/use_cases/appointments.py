@@ -32,7 +32,11 @@ from models.appointments.errors import (
 )
 from models.appointments.queries import appointments as appointment_queries
 from models.appointments.queries import lifecycle as lifecycle_queries
-from models.appointments.queries.appointments import AppointmentFilters, AppointmentWithProvider
+from models.appointments.queries.appointments import (
+    AppointmentFilters,
+    AppointmentWithProvider,
+    ListedAppointment,
+)
 from models.appointments.queries.availability import (
     ProviderDay,
     has_seen,
@@ -178,7 +182,7 @@ def meeting_url(base_url: str) -> str:
 @reads
 def list_appointments(
     session: Session, identity: Identity, filters: AppointmentFilters, page: int, limit: int
-) -> tuple[list[AppointmentWithProvider], int]:
+) -> tuple[list[ListedAppointment], int]:
     """One page of the appointments the caller may see, earliest first, and the total."""
     scope = appointment_scope(identity)
     audit.note(subject=scope.patient_id or filters.patient_id)

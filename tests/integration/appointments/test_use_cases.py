@@ -142,11 +142,11 @@ def test_staff_cannot_book_and_lists_are_scoped_to_the_caller(services: Services
     mine, total = use_cases.list_appointments(
         services.db, identity_of(doctor), AppointmentFilters(), 1, 20
     )
-    assert total == 1 and mine[0].appointment.patient_id == first.id
+    assert total == 1 and mine[0].patient_id == first.id
     theirs, total = use_cases.list_appointments(
         services.db, identity_of(second), AppointmentFilters(), 1, 20
     )
-    assert total == 1 and theirs[0].appointment.provider_id == other_doctor.id
+    assert total == 1 and theirs[0].provider_id == other_doctor.id
 
 
 def test_the_clock_decides_what_is_past(services: Services, people):
