@@ -16,22 +16,32 @@ from models.notifications.tables import NotificationPreference, OutboxMessage
 _OUTBOX = cast(sa.Table, OutboxMessage.__table__)
 
 
+# Built once, with bound parameters, and run on the session's connection (after what the
+# session holds is written, as its own execute would do first): no ORM execution path for them.
+_INSERT_MESSAGES = sa.insert(_OUTBOX)
+_SUPERSEDE_PENDING = (
+    sa.update(_OUTBOX)
+    .where(
+        _OUTBOX.c.appointment_id == sa.bindparam("appointment"),
+        _OUTBOX.c.status == "pending",
+        _OUTBOX.c.kind.in_(sa.bindparam("kinds", expanding=True)),
+    )
+    .values(status="superseded")
+)
+
+
 def add_messages(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Write messages in the caller's transaction, in one statement."""
     if rows:
-        session.execute(sa.insert(_OUTBOX), list(rows))
+        session.flush()
+        session.connection().execute(_INSERT_MESSAGES, list(rows))
 
 
 def supersede_pending(session: Session, appointment_id: str, kinds: Sequence[str]) -> None:
     """Messages of these kinds not sent yet no longer apply (the visit moved or ended)."""
-    session.execute(
-        sa.update(_OUTBOX)
-        .where(
-            _OUTBOX.c.appointment_id == appointment_id,
-            _OUTBOX.c.status == "pending",
-            _OUTBOX.c.kind.in_(list(kinds)),
-        )
-        .values(status="superseded")
+    session.flush()
+    session.connection().execute(
+        _SUPERSEDE_PENDING, {"appointment": appointment_id, "kinds": list(kinds)}
     )
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from models.accounts.tables import User
-from models.providers.rules import search_term
+from models.providers.rules import address_line, search_term
 from models.providers.tables import (
     InsurancePlan,
     ProviderLocation,
@@ -165,17 +165,32 @@ def card_rows(session: Session, ids: Sequence[str]) -> dict[str, CardRow]:
     }
 
 
+# A location's address columns, as plain values: its one line is all a visit needs of it.
+_ADDRESS = (
+    ProviderLocation.address,
+    ProviderLocation.city,
+    ProviderLocation.state,
+    ProviderLocation.zip_code,
+)
+# Built once, with bound parameters.
+_PRIMARY_ADDRESS = (
+    sa.select(*_ADDRESS)
+    .where(
+        ProviderLocation.provider_id == sa.bindparam("profile"),
+        ProviderLocation.is_primary.is_(True),
+    )
+    .limit(1)
+)
+_ADDRESS_OF = sa.select(*_ADDRESS).where(ProviderLocation.id == sa.bindparam("location"))
+
+
 def primary_location(session: Session, profile_id: str) -> str | None:
     """The provider's primary address on one line, or None when none is marked primary."""
-    location = session.scalar(
-        sa.select(ProviderLocation)
-        .where(ProviderLocation.provider_id == profile_id, ProviderLocation.is_primary.is_(True))
-        .limit(1)
-    )
-    return None if location is None else location.one_line
+    row = session.connection().execute(_PRIMARY_ADDRESS, {"profile": profile_id}).first()
+    return None if row is None else address_line(*row)
 
 
 def location_line(session: Session, location_id: str) -> str | None:
     """A location's address on one line, or None when there is no such location."""
-    location = session.get(ProviderLocation, location_id)
-    return None if location is None else location.one_line
+    row = session.connection().execute(_ADDRESS_OF, {"location": location_id}).first()
+    return None if row is None else address_line(*row)

@@ -21,6 +21,11 @@ SPECIALTY_NAMES = {
 }
 
 
+def address_line(address: str, city: str, state: str, zip_code: str) -> str:
+    """A location's address on one line, as visits and messages state it."""
+    return f"{address}, {city}, {state} {zip_code}"
+
+
 def search_term(text: str | None) -> str | None:
     """A filter term as compared: trimmed, inner whitespace collapsed, lowercase; blank is none."""
     cleaned = " ".join((text or "").split()).lower()

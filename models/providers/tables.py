@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created_at_column, id_column, updated_at_column
+from models.providers.rules import address_line
 
 provider_insurance_plans = sa.Table(
     "provider_insurance_plans",
@@ -82,7 +83,7 @@ class ProviderLocation(Base):
 
     @property
     def one_line(self) -> str:
-        return f"{self.address}, {self.city}, {self.state} {self.zip_code}"
+        return address_line(self.address, self.city, self.state, self.zip_code)
 
 
 class InsurancePlan(Base):

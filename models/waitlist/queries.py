@@ -89,6 +89,59 @@ def candidates(
     return list(session.scalars(query))
 
 
+# The provider's profile row, locked as `load_day(..., for_update=True)` locks it (the lock every
+# change of one provider's calendar takes first), with its specialty. Built once.
+_LOCKED_SPECIALTY = (
+    sa.select(ProviderProfile.specialty)
+    .where(ProviderProfile.user_id == sa.bindparam("provider"))
+    .with_for_update()
+)
+# Is any entry active for this provider, or for its specialty without naming one, on this day?
+_ANYONE_WAITING = (
+    sa.select(WaitlistEntry.id)
+    .where(
+        WaitlistEntry.status == "active",
+        WaitlistEntry.first_day <= sa.bindparam("day"),
+        WaitlistEntry.last_day >= sa.bindparam("day"),
+        sa.or_(
+            WaitlistEntry.provider_id == sa.bindparam("provider"),
+            sa.and_(
+                WaitlistEntry.provider_id.is_(None),
+                WaitlistEntry.specialty == sa.bindparam("specialty"),
+            ),
+        ),
+    )
+    .limit(1)
+)
+_OFFERING_SLOT_AT = sa.select(WaitlistSlot.id).where(
+    WaitlistSlot.provider_id == sa.bindparam("provider"),
+    WaitlistSlot.date == sa.bindparam("day"),
+    WaitlistSlot.start_time == sa.bindparam("start"),
+    WaitlistSlot.status == "offering",
+)
+
+
+def lock_provider_specialty(session: Session, provider_id: str) -> tuple[bool, str]:
+    """Lock the provider's profile row: (whether it exists, its specialty or ""). Plain rows on
+    the session's connection, after what the session holds is written (as its own execute
+    would do first)."""
+    session.flush()
+    row = session.connection().execute(_LOCKED_SPECIALTY, {"provider": provider_id}).first()
+    return (row is not None, (row.specialty if row else None) or "")
+
+
+def is_offering_at(session: Session, provider_id: str, day: date, start: time) -> bool:
+    """Is a slot at this start being offered?"""
+    where = {"provider": provider_id, "day": day, "start": start}
+    return session.connection().execute(_OFFERING_SLOT_AT, where).first() is not None
+
+
+def anyone_waiting(session: Session, provider_id: str, specialty: str, day: date) -> bool:
+    """Is any entry active on `day` for this provider, or for its specialty naming none?"""
+    where = {"provider": provider_id, "day": day, "specialty": specialty}
+    return session.connection().execute(_ANYONE_WAITING, where).first() is not None
+
+
 def offering_slot_at(
     session: Session, provider_id: str, day: date, start: time
 ) -> WaitlistSlot | None:

@@ -225,6 +225,43 @@ def get_appointment(session: Session, appointment_id: str) -> AppointmentWithPro
     return None if row is None else AppointmentWithProvider(*row)
 
 
+# A new appointment's row: every column but the computed one, from the attributes of the same
+# names. Built once; run on the session's connection, so no unit of work is set up for it.
+_WRITTEN_COLUMNS = tuple(column.key for column in _APPOINTMENTS.columns if column.computed is None)
+_INSERT_APPOINTMENT = sa.insert(_APPOINTMENTS)
+
+
+def insert_appointment(session: Session, appointment: Appointment) -> None:
+    """Write a new appointment's row now, in the session's transaction, with the values its
+    attributes hold (all of them set: the column defaults are not applied). `appointment`
+    itself is not added to the session. Raises IntegrityError as a flush would."""
+    values = {key: getattr(appointment, key) for key in _WRITTEN_COLUMNS}
+    session.connection().execute(_INSERT_APPOINTMENT, values)
+
+
+# Whose appointment it is, as plain values: what a change checks before it locks anything.
+_OWNERS = sa.select(
+    _APPOINTMENTS.c.id, _APPOINTMENTS.c.patient_id, _APPOINTMENTS.c.provider_id
+).where(_APPOINTMENTS.c.id == sa.bindparam("id"))
+
+
+class Owners(Protocol):
+    """An appointment's id, its patient and its provider (user ids)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def patient_id(self) -> str: ...
+    @property
+    def provider_id(self) -> str: ...
+
+
+def owners_of(session: Session, appointment_id: str) -> Owners | None:
+    """The appointment's id, patient and provider, or None when there is no such appointment."""
+    row = session.connection().execute(_OWNERS, {"id": appointment_id}).first()
+    return cast("Owners | None", row)
+
+
 def email_of(session: Session, user_id: str) -> str:
     """The address a user's messages and invitations go to."""
     return str(session.scalar(sa.select(_USERS.c.email).where(_USERS.c.id == user_id)))

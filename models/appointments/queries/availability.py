@@ -38,6 +38,7 @@ from models.appointments.tables import (
     Appointment,
     ProviderAvailability,
 )
+from models.providers.rules import address_line
 from models.providers.tables import ProviderLocation, ProviderProfile
 
 WeeklyWindows = dict[str, list[Window]]
@@ -81,11 +82,13 @@ class ProviderRef:
 @dataclass(frozen=True)
 class ProviderDay:
     """A provider's windows on one day (the weekday's active ones with that date's extra hours,
-    less its time off) and non-cancelled bookings."""
+    less its time off) and non-cancelled bookings, and the addresses on one line of the
+    weekday's windows' locations, by location id (extra hours may name others)."""
 
     profile: ProviderRef
     windows: list[Window]
     bookings: list[Booking]
+    addresses: Mapping[str, str]
 
     def zone(self, clinic_zone: ZoneInfo) -> ZoneInfo:
         """The zone the day is worked in (its windows' location's), else the clinic's."""
@@ -105,6 +108,10 @@ _PROVIDER_WITH_WINDOWS = (
         ProviderAvailability.end_time,
         ProviderAvailability.location_id,
         ProviderLocation.time_zone,
+        ProviderLocation.address,
+        ProviderLocation.city,
+        ProviderLocation.state,
+        ProviderLocation.zip_code,
     )
     .join(User, User.id == ProviderProfile.user_id)
     .outerjoin(
@@ -142,8 +149,8 @@ def load_day(
     there is no such provider. `ignore_appointment_id` leaves one booking out (the one being
     moved, whose old slot does not block its new one).
 
-    Three statements: the provider with its windows of that weekday (one row per window, one
-    row without a window when it has none), that date's time off and extra hours
+    Three statements: the provider with its windows of that weekday and their locations (one
+    row per window, one row without a window when it has none), that date's time off and extra hours
     (`queries.schedules.changes_of_day`), then the day's bookings. With `for_update`, the
     provider's rows are locked until the transaction ends: every booking change of one
     provider reads its day this way first, so they run one after another (SQLite ignores it;
@@ -168,6 +175,11 @@ def load_day(
         for row in rows
         if row.start_time is not None
     ]
+    addresses = {
+        row.location_id: address_line(row.address, row.city, row.state, row.zip_code)
+        for row in rows
+        if row.address is not None  # a window with a location (the column is NOT NULL)
+    }
     windows = windows_on(day, weekly, changes_of_day(session, provider_user_id, day))
     if ignore_appointment_id is None:
         booked = connection.execute(_BOOKINGS_OF_DAY, {"provider": provider_user_id, "day": day})
@@ -177,7 +189,7 @@ def load_day(
             {"provider": provider_user_id, "day": day, "ignored": ignore_appointment_id},
         )
     bookings = [Booking(start, minutes) for start, minutes in booked]
-    return ProviderDay(profile, windows, bookings)
+    return ProviderDay(profile, windows, bookings, addresses)
 
 
 def active_windows() -> sa.Select[str, str, str, str, str | None, str | None]:
@@ -379,8 +391,10 @@ def provider_name(first_name: str, last_name: str) -> str:
     return f"Dr. {first_name} {last_name}"
 
 
+_NAME_OF_USER = sa.select(User.first_name, User.last_name).where(User.id == sa.bindparam("user"))
+
+
 def name_of_provider(session: Session, provider_user_id: str) -> str:
-    row = session.execute(
-        sa.select(User.first_name, User.last_name).where(User.id == provider_user_id)
-    ).one()
+    """The provider's name as patients read it (plain values, a statement built once)."""
+    row = session.connection().execute(_NAME_OF_USER, {"user": provider_user_id}).one()
     return provider_name(row.first_name, row.last_name)

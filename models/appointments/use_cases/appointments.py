@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kernel.clock import Clock
+from kernel.clock import Clock, utcnow
 from kernel.database import reads, writes
 from kernel.errors import InvalidInput
 from models.appointments.errors import (
@@ -36,6 +36,7 @@ from models.appointments.queries.appointments import (
     AppointmentFilters,
     AppointmentWithProvider,
     ListedAppointment,
+    Owners,
 )
 from models.appointments.queries.availability import (
     ProviderDay,
@@ -60,6 +61,7 @@ from models.appointments.rules.visits import (
     refusal_to_reschedule,
 )
 from models.appointments.tables import Appointment
+from models.base import new_id
 from models.notifications import use_cases as notifications
 from models.notifications.rules import Visit, invitation
 from models.notifications.use_cases import OutboxPolicy
@@ -156,7 +158,9 @@ def _place(session: Session, schedule: ProviderDay, start: time, minutes: int) -
     """Where a visit starting at `start` is held: its window's location and zone."""
     window = holds(schedule.windows, Booking(start, minutes))
     location_id = window.location_id if window else ""
-    address = location_line(session, location_id) if location_id else None
+    address = None
+    if location_id:  # the weekday's windows' addresses came with the day; extra hours' may not
+        address = schedule.addresses.get(location_id) or location_line(session, location_id)
     return Place(
         location_id or None,
         address or primary_location(session, schedule.profile.id),
@@ -164,12 +168,27 @@ def _place(session: Session, schedule: ProviderDay, start: time, minutes: int) -
     )
 
 
+def _slot_violation(exc: IntegrityError) -> bool:
+    """Did the write break the unique-slot index?"""
+    return SLOT_INDEX in str(exc.orig) or "UNIQUE constraint failed: appointments" in str(exc.orig)
+
+
 def flush_slot(session: Session) -> None:
     """Write now, turning a unique-slot violation (a race past the lock) into 409."""
     try:
         session.flush()
     except IntegrityError as exc:
-        if SLOT_INDEX in str(exc.orig) or "UNIQUE constraint failed: appointments" in str(exc.orig):
+        if _slot_violation(exc):
+            raise SlotTaken() from exc
+        raise
+
+
+def insert_slot(session: Session, appointment: Appointment) -> None:
+    """Write a new appointment's row now, turning a unique-slot violation into 409."""
+    try:
+        appointment_queries.insert_appointment(session, appointment)
+    except IntegrityError as exc:
+        if _slot_violation(exc):
             raise SlotTaken() from exc
         raise
 
@@ -277,7 +296,9 @@ def book_in(
     _check_slot(schedule, request.day, request.start, minutes, clock)
     place = _place(session, schedule, request.start, minutes)
     virtual = is_virtual_visit(request.type, request.is_virtual)
+    written = utcnow()
     appointment = Appointment(
+        id=new_id(),
         patient_id=patient_id,
         provider_id=request.provider_id,
         date=request.day,
@@ -292,9 +313,12 @@ def book_in(
         time_zone=place.zone,
         duration=minutes,
         calendar_sequence=0,
+        created_at=written,
+        updated_at=written,
     )
-    session.add(appointment)
-    flush_slot(session)
+    # One prebuilt INSERT rather than the session's unit of work: the row is only written here,
+    # and the caller reads the values set above.
+    insert_slot(session, appointment)
     audit.note(resource_id=appointment.id)
     notifications.on_booked(
         session, visit_of(appointment, schedule.profile.name, clock), patient_id, clock.now, outbox
@@ -305,17 +329,27 @@ def book_in(
 book = writes(book_in)
 
 
-def _appointment_for_change(
+def _owners_for_change(
     session: Session,
     identity: Identity,
     appointment_id: str,
-    allowed: Callable[[Identity, Appointment], None],
-) -> Appointment:
-    appointment = session.get(Appointment, appointment_id)
-    if appointment is None:
+    allowed: Callable[[Identity, Owners], None],
+) -> Owners:
+    """Whose appointment it is, read as plain values and checked against `allowed` before the
+    change locks anything; the change then loads the row itself, under its lock."""
+    owners = appointment_queries.owners_of(session, appointment_id)
+    if owners is None:
         raise AppointmentNotFound()
-    audit.note(subject=appointment.patient_id)
-    allowed(identity, appointment)
+    audit.note(subject=owners.patient_id)
+    allowed(identity, owners)
+    return owners
+
+
+def _locked(session: Session, owners: Owners, *, for_update: bool = False) -> Appointment:
+    """The appointment's row as it is now (read after the change took its lock)."""
+    appointment = session.get(Appointment, owners.id, with_for_update=for_update or None)
+    if appointment is None:  # deleted since `_owners_for_change` read it
+        raise AppointmentNotFound()
     return appointment
 
 
@@ -324,12 +358,12 @@ def _when(day: date, start: time) -> str:
     return f"{day.isoformat()}T{start.strftime('%H:%M')}"
 
 
-def _may_move(identity: Identity, appointment: Appointment) -> None:
-    require_appointment_changer(identity, appointment.patient_id)
+def _may_move(identity: Identity, owners: Owners) -> None:
+    require_appointment_changer(identity, owners.patient_id)
 
 
-def _may_cancel(identity: Identity, appointment: Appointment) -> None:
-    require_may_cancel(identity, appointment.patient_id, appointment.provider_id)
+def _may_cancel(identity: Identity, owners: Owners) -> None:
+    require_may_cancel(identity, owners.patient_id, owners.provider_id)
 
 
 @writes
@@ -346,16 +380,12 @@ def reschedule(
 ) -> Appointment:
     """Move an appointment (its patient's, or the front desk's for them) to another free slot
     of the same provider; `slot_freed` hears of the start it leaves."""
-    appointment = _appointment_for_change(session, identity, appointment_id, _may_move)
-    # Lock the provider first, then re-read the row, so a concurrent change to it is seen.
+    owners = _owners_for_change(session, identity, appointment_id, _may_move)
+    # Lock the provider first, then read the row, so a concurrent change to it is seen.
     schedule = load_day(
-        session,
-        appointment.provider_id,
-        day,
-        for_update=True,
-        ignore_appointment_id=appointment.id,
+        session, owners.provider_id, day, for_update=True, ignore_appointment_id=owners.id
     )
-    session.refresh(appointment)
+    appointment = _locked(session, owners)
     refusal = refusal_to_reschedule(
         appointment.status, appointment.starts_at(clock.zone), clock.now
     )
@@ -406,8 +436,8 @@ def cancel(
 ) -> Appointment:
     """Cancel an appointment (by its patient, or by staff with a reason); its slot is free as
     soon as this commits, and `slot_freed` hears of it in the same unit of work."""
-    appointment = _appointment_for_change(session, identity, appointment_id, _may_cancel)
-    session.refresh(appointment, with_for_update=True)
+    owners = _owners_for_change(session, identity, appointment_id, _may_cancel)
+    appointment = _locked(session, owners, for_update=True)
     check_expected(appointment.status, expected_status)
     refusal = refusal_to_cancel(appointment.status, appointment.starts_at(clock.zone), clock.now)
     if refusal:

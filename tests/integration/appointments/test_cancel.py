@@ -154,3 +154,25 @@ def test_cancelling_an_unknown_appointment_is_404(client, auth):
 
 def test_cancelling_needs_a_token(client, booked):
     assert cancel(client, {}, booked["id"]).status_code == 401
+
+
+def test_a_cancellation_nobody_waits_for_reads_no_more_of_the_waitlist(
+    client, auth, services, booked
+):
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    headers = auth(PATIENT)
+    sa.event.listen(services.db.engine, "before_cursor_execute", count)
+    try:
+        response = cancel(client, headers, booked["id"])
+    finally:
+        sa.event.remove(services.db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200, response.text
+    # The waitlist hook still runs (under the provider's lock), but with no slot offered at that
+    # start and nobody waiting, it neither reads the freed day nor writes anything.
+    assert any("FROM waitlist_entries" in s for s in statements)
+    assert not any("FROM provider_availability" in s for s in statements)
+    assert not any("waitlist_offers" in s or "INTO waitlist_slots" in s for s in statements)
