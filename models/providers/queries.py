@@ -3,6 +3,7 @@ show, and where they practise."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -80,44 +81,86 @@ class CardRow:
     location: CardLocation | None
 
 
-def _location_matches(term: str) -> sa.ColumnElement[bool]:
-    """The location has this city, state code or ZIP code, or a street address containing the
-    term (case-insensitive; LIKE wildcards in the term are literal)."""
+# Escapes LIKE's wildcards (and itself) in a term looked for inside street addresses.
+LIKE_ESCAPE = "/"
+
+
+def _location_matches(with_address: bool) -> sa.ColumnElement[bool]:
+    """The location has the city, state code or ZIP code bound as `location` (a search term:
+    lowercase), or, `with_address`, a street address like the bound `address_pattern`
+    (case-insensitive; `address_pattern()` makes it from the term)."""
     location = ProviderLocation
+    term = sa.bindparam("location", type_=sa.String)
     same = [
         sa.func.lower(location.city) == term,
         sa.func.lower(location.state) == term,
         sa.func.lower(location.zip_code) == term,
     ]
-    if len(term) >= MIN_ADDRESS_TERM:
-        same.append(sa.func.lower(location.address).contains(term, autoescape=True))
+    if with_address:
+        pattern = sa.bindparam("address_pattern", type_=sa.String)
+        same.append(sa.func.lower(location.address).like(pattern, escape=LIKE_ESCAPE))
     return sa.or_(*same)
 
 
-def matching(session: Session, filters: SearchFilters) -> set[str] | None:
-    """User ids of the providers passing the SQL filters (specialty, location, insurance);
-    None when none of them is given.
+def address_pattern(term: str) -> str:
+    """The LIKE pattern of addresses containing `term`, its wildcards taken literally."""
+    escaped = (
+        term.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+    return f"%{escaped}%"
+
+
+@functools.cache
+def _matching_statement(
+    specialty: bool, location: bool, address: bool, insurance: bool
+) -> sa.Select[str]:
+    """The filters' statement for one combination of given filters, built once, its values bound
+    (`specialty`, `location`, `address_pattern`, `insurance`).
 
     Joins rather than EXISTS: the database then starts from the few matching locations or
     plans instead of testing every provider (a provider with several matching locations comes
-    back once per location; the set keeps one)."""
-    if not (filters.specialty or filters.location or filters.insurance):
-        return None
+    back once per location; the caller's set keeps one)."""
     query = sa.select(ProviderProfile.user_id)
-    if filters.specialty:
-        query = query.where(ProviderProfile.specialty == filters.specialty)
-    if filters.location:
+    if specialty:
+        query = query.where(ProviderProfile.specialty == sa.bindparam("specialty"))
+    if location:
         query = query.join(
             ProviderLocation, ProviderLocation.provider_id == ProviderProfile.id
-        ).where(_location_matches(filters.location))
-    if filters.insurance:
+        ).where(_location_matches(address))
+    if insurance:
         plans = provider_insurance_plans
         query = (
             query.join(plans, plans.c.provider_id == ProviderProfile.id)
             .join(InsurancePlan, InsurancePlan.id == plans.c.insurance_plan_id)
-            .where(InsurancePlan.name_key == filters.insurance)
+            .where(InsurancePlan.name_key == sa.bindparam("insurance"))
         )
-    return set(session.scalars(query))
+    return query
+
+
+def matching(session: Session, filters: SearchFilters) -> set[str] | None:
+    """User ids of the providers passing the SQL filters (specialty, location, insurance);
+    None when none of them is given. A location term of MIN_ADDRESS_TERM characters or more is
+    also looked for inside street addresses."""
+    if not (filters.specialty or filters.location or filters.insurance):
+        return None
+    address = bool(filters.location and len(filters.location) >= MIN_ADDRESS_TERM)
+    query = _matching_statement(
+        bool(filters.specialty), bool(filters.location), address, bool(filters.insurance)
+    )
+    values = {
+        name: value
+        for name, value in (
+            ("specialty", filters.specialty),
+            ("location", filters.location),
+            ("insurance", filters.insurance),
+        )
+        if value
+    }
+    if address:
+        values["address_pattern"] = address_pattern(filters.location or "")
+    return set(session.connection().execute(query, values).scalars())
 
 
 def _location_of(row: sa.Row[*tuple[Any, ...]]) -> CardLocation | None:
@@ -126,39 +169,48 @@ def _location_of(row: sa.Row[*tuple[Any, ...]]) -> CardLocation | None:
     return CardLocation(row.address, row.city, row.state, row.zip_code, row.time_zone)
 
 
-def card_rows(session: Session, ids: Sequence[str]) -> dict[str, CardRow]:
-    """The card rows of the providers `ids` (user ids), by id, in one statement."""
-    if not ids:
-        return {}
-    # the primary location first; otherwise the oldest
-    other = aliased(ProviderLocation)
-    shown_location = (
-        sa.select(other.id)
-        .where(other.provider_id == ProviderProfile.id)
-        .order_by(other.is_primary.desc(), other.created_at)
-        .limit(1)
-        .correlate(ProviderProfile)
-        .scalar_subquery()
-    )
-    shown = (
+# The card rows of a page of providers (the bound list `ids` of user ids), each with its shown
+# location: the primary one first, otherwise the oldest. Built once (SQLAlchemy then neither
+# rebuilds it nor recomputes its cache key per search) and run on the session's connection
+# (plain rows, no ORM result).
+_SHOWN = aliased(ProviderLocation)
+_SHOWN_LOCATION = (
+    sa.select(_SHOWN.id)
+    .where(_SHOWN.provider_id == ProviderProfile.id)
+    .order_by(_SHOWN.is_primary.desc(), _SHOWN.created_at)
+    .limit(1)
+    .correlate(ProviderProfile)
+    .scalar_subquery()
+)
+_CARD_ROWS = (
+    sa.select(
+        User.id,
+        User.first_name,
+        User.last_name,
+        *CARD_PROFILE_COLUMNS,
         ProviderLocation.address,
         ProviderLocation.city,
         ProviderLocation.state,
         ProviderLocation.zip_code,
         ProviderLocation.time_zone,
     )
-    rows = session.execute(
-        sa.select(User.id, User.first_name, User.last_name, *CARD_PROFILE_COLUMNS, *shown)
-        .join(ProviderProfile, ProviderProfile.user_id == User.id)
-        .outerjoin(
-            ProviderLocation,
-            sa.and_(
-                ProviderLocation.provider_id == ProviderProfile.id,
-                ProviderLocation.id == shown_location,
-            ),
-        )
-        .where(User.id.in_(ids))
+    .join(ProviderProfile, ProviderProfile.user_id == User.id)
+    .outerjoin(
+        ProviderLocation,
+        sa.and_(
+            ProviderLocation.provider_id == ProviderProfile.id,
+            ProviderLocation.id == _SHOWN_LOCATION,
+        ),
     )
+    .where(User.id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
+def card_rows(session: Session, ids: Sequence[str]) -> dict[str, CardRow]:
+    """The card rows of the providers `ids` (user ids), by id, in one statement."""
+    if not ids:
+        return {}
+    rows = session.connection().execute(_CARD_ROWS, {"ids": list(ids)})
     return {
         row.id: CardRow(row.id, row.first_name, row.last_name, row, _location_of(row))
         for row in rows

@@ -225,6 +225,21 @@ def load_weekly_windows(
     return weekly
 
 
+# Live bookings of the bound `providers` (user ids) from `first` to `last`: built once.
+_BOOKINGS_OF_SPAN = sa.select(
+    Appointment.provider_id,
+    as_text(Appointment.date),
+    as_text(Appointment.start_time),
+    Appointment.duration,
+).where(
+    Appointment.provider_id.in_(sa.bindparam("providers", expanding=True)),
+    Appointment.date.between(
+        sa.bindparam("first", type_=sa.Date), sa.bindparam("last", type_=sa.Date)
+    ),
+    live_bookings(),
+)
+
+
 def load_bookings(
     session: Session, provider_user_ids: Collection[str], first: date, last: date
 ) -> dict[str, dict[date, list[Booking]]]:
@@ -234,17 +249,10 @@ def load_bookings(
     }
     if not provider_user_ids:
         return found
-    rows = session.execute(
-        sa.select(
-            Appointment.provider_id,
-            as_text(Appointment.date),
-            as_text(Appointment.start_time),
-            Appointment.duration,
-        ).where(
-            Appointment.provider_id.in_(list(provider_user_ids)),
-            Appointment.date.between(first, last),
-            live_bookings(),
-        )
+    # Plain rows on the session's connection, after what the session holds is written.
+    session.flush()
+    rows = session.connection().execute(
+        _BOOKINGS_OF_SPAN, {"providers": list(provider_user_ids), "first": first, "last": last}
     )
     for provider_id, day, start, duration in rows:
         found[provider_id][date.fromisoformat(day)].append(booking_of(start, duration))
@@ -306,18 +314,30 @@ def next_available_dates(
 FEW_PROVIDERS = 100
 
 
+# The live bookings of one day (`day`), of every provider or of the bound `providers`: built
+# once.
+_BOOKINGS_ON = sa.select(
+    Appointment.provider_id, as_text(Appointment.start_time), Appointment.duration
+).where(Appointment.date == sa.bindparam("day", type_=sa.Date), live_bookings())
+_BOOKINGS_ON_OF = _BOOKINGS_ON.where(
+    Appointment.provider_id.in_(sa.bindparam("providers", expanding=True))
+)
+
+
 def bookings_on(
     session: Session, day: date, providers: Collection[str]
 ) -> dict[str, list[Booking]]:
     """The live bookings of `providers` on `day`, in one statement; beyond FEW_PROVIDERS,
     those of every provider that day."""
-    query = sa.select(
-        Appointment.provider_id, as_text(Appointment.start_time), Appointment.duration
-    ).where(Appointment.date == day, live_bookings())
+    session.flush()  # plain rows on the session's connection, after what it holds is written
     if len(providers) <= FEW_PROVIDERS:
-        query = query.where(Appointment.provider_id.in_(list(providers)))
+        rows = session.connection().execute(
+            _BOOKINGS_ON_OF, {"day": day, "providers": list(providers)}
+        )
+    else:
+        rows = session.connection().execute(_BOOKINGS_ON, {"day": day})
     bookings: dict[str, list[Booking]] = defaultdict(list)
-    for provider_id, start, duration in session.execute(query):
+    for provider_id, start, duration in rows:
         bookings[provider_id].append(booking_of(start, duration))
     return bookings
 

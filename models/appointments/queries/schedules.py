@@ -67,6 +67,15 @@ def _changes_statement(
     return sa.union_all(off, extra)
 
 
+# A span of dates (`first`, `last`), for the bound providers (`providers`, user ids) or for
+# all of them: built once, with bound parameters.
+_FIRST, _LAST = sa.bindparam("first", type_=sa.Date), sa.bindparam("last", type_=sa.Date)
+_CHANGES_OF_PROVIDERS = _changes_statement(
+    _FIRST, _LAST, ProviderProfile.user_id.in_(sa.bindparam("providers", expanding=True))
+)
+_CHANGES_OF_ALL = _changes_statement(_FIRST, _LAST, None)
+
+
 def load_changes(
     session: Session, provider_user_ids: Collection[str] | None, first: date, last: date
 ) -> dict[str, ChangesByDay]:
@@ -76,10 +85,14 @@ def load_changes(
     found.update({pid: {} for pid in provider_user_ids or ()})
     if provider_user_ids is not None and not provider_user_ids:
         return found
-    condition = (
-        None if provider_user_ids is None else ProviderProfile.user_id.in_(list(provider_user_ids))
-    )
-    rows: Sequence[Any] = session.execute(_changes_statement(first, last, condition)).all()
+    # Plain rows on the session's connection, after what the session holds is written.
+    session.flush()
+    values: dict[str, Any] = {"first": first, "last": last}
+    if provider_user_ids is None:
+        statement = _CHANGES_OF_ALL
+    else:
+        statement, values["providers"] = _CHANGES_OF_PROVIDERS, list(provider_user_ids)
+    rows: Sequence[Any] = session.connection().execute(statement, values).all()
     found.update(_by_day(rows, first, last))
     return found
 
