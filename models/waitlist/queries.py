@@ -60,8 +60,11 @@ def waiting_between(
     )
 
 
-def _for_provider(provider_id: str, specialty: str) -> sa.ColumnElement[bool]:
-    """An entry naming this provider, or naming none and this provider's specialty."""
+def _for_provider(
+    provider_id: str | sa.BindParameter[str], specialty: str | sa.BindParameter[str]
+) -> sa.ColumnElement[bool]:
+    """An entry naming this provider, or naming none and this provider's specialty (values, or
+    bind parameters of a statement built once)."""
     return sa.or_(
         WaitlistEntry.provider_id == provider_id,
         sa.and_(WaitlistEntry.provider_id.is_(None), WaitlistEntry.specialty == specialty),
@@ -103,13 +106,7 @@ _ANYONE_WAITING = (
         WaitlistEntry.status == "active",
         WaitlistEntry.first_day <= sa.bindparam("day"),
         WaitlistEntry.last_day >= sa.bindparam("day"),
-        sa.or_(
-            WaitlistEntry.provider_id == sa.bindparam("provider"),
-            sa.and_(
-                WaitlistEntry.provider_id.is_(None),
-                WaitlistEntry.specialty == sa.bindparam("specialty"),
-            ),
-        ),
+        _for_provider(sa.bindparam("provider"), sa.bindparam("specialty")),
     )
     .limit(1)
 )
