@@ -26,6 +26,7 @@ from bench.harness import (
     LoadDatabase,
     Server,
     fetch_metrics,
+    scrape_cost,
     statement_counts,
 )
 
@@ -96,7 +97,7 @@ def compare(
     for index, side in enumerate(SIDES):
         warm_up = book_endpoint("warm-up", warm[index::2], auth[side], None)
         sample(servers[side].base_url, warm_up, 60, connections, servers[side].pid)
-    scrape = {side: _scrape_cost(servers[side]) for side in SIDES}
+    scrape = {side: scrape_cost(servers[side]) for side in SIDES}
     samples: dict[str, list[Sample]] = {side: [] for side in SIDES}
     statements: dict[str, dict[str, float]] = {side: {} for side in SIDES}
     for side in TURNS:
@@ -136,13 +137,6 @@ def _per_turn(samples: list[Sample]) -> list[float | None]:
     return [
         round(one.cpu * 1000 / len(one.latencies), 2) if one.latencies else None for one in samples
     ]
-
-
-def _scrape_cost(server: Server) -> dict[str, float]:
-    """The statements a read of /metrics runs itself (two reads in a row)."""
-    first = statement_counts(fetch_metrics(server))
-    second = statement_counts(fetch_metrics(server))
-    return {kind: count - first.get(kind, 0.0) for kind, count in second.items()}
 
 
 def _outbox_rows(db: LoadDatabase, booked: list[list[str]]) -> int:

@@ -26,7 +26,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -50,10 +50,13 @@ from bench.harness import (
     ROOT,
     LoadDatabase,
     Server,
+    fetch_metrics,
     free_port,
     load_database,
     load_patient_email,
     running_server,
+    scrape_cost,
+    statement_counts,
 )
 from tests.support import child_server
 
@@ -80,7 +83,7 @@ def run_endpoints(
     counterfactual), and the booking comparison (`bench.booking_outbox`); `only="book"`: the
     booking comparison alone."""
     seconds, connections = timing
-    base, server_pid = servers["with"].base_url, servers["with"].pid
+    base = servers["with"].base_url
     auth = {
         side: [login(server.base_url, i + 1) for i in range(connections)]
         for side, server in servers.items()
@@ -139,12 +142,41 @@ def run_endpoints(
             ),
         ),
     ]
-    runs = [drive(base, e, seconds, connections, server_pid) for e in before_booking]
+    measure = _with_statements(servers["with"], seconds, connections)
+    runs = [measure(e) for e in before_booking]
     rows, booked, comparison = booking_outbox.compare(servers, auth, slots, seconds, db)
     runs += rows
-    _add_change_endpoints(base, runs, booked, auth["with"], (seconds, connections, server_pid))
-    runs += [drive(base, e, seconds, connections, server_pid) for e in after_booking]
+    _add_change_endpoints(base, runs, booked, auth["with"], measure)
+    details = [[f"/api/appointments/{a}" for a in ids] for ids in booked]
+    after_booking.insert(
+        0,
+        Endpoint(
+            "GET /api/appointments/{id}",
+            lambda i: ("GET", details[i][next(searches) % len(details[i])], None),
+            headers=as_patient,
+        ),
+    )
+    runs += [measure(e) for e in after_booking]
     return runs, comparison
+
+
+def _with_statements(
+    server: Server, seconds: float, connections: int
+) -> Callable[[Endpoint], dict[str, Any]]:
+    """One closed-loop run of an endpoint on `server`, its row with the SQL statements per
+    request (the server's /metrics before and after, less what a read of /metrics runs; the
+    background work of those seconds, such as audit sealing, counts too)."""
+    scrape = scrape_cost(server)
+
+    def measure(endpoint: Endpoint) -> dict[str, Any]:
+        before = statement_counts(fetch_metrics(server))
+        row = drive(server.base_url, endpoint, seconds, connections, server.pid)
+        after = statement_counts(fetch_metrics(server))
+        ran = sum(after.values()) - sum(before.values()) - sum(scrape.values())
+        row["sql_per_request"] = round(ran / row["requests"], 2) if row["requests"] else None
+        return row
+
+    return measure
 
 
 def _add_change_endpoints(
@@ -152,13 +184,12 @@ def _add_change_endpoints(
     runs: list[dict[str, Any]],
     booked: list[list[str]],
     auth: list[dict[str, str]],
-    timing: tuple[float, int, int],
+    measure: Callable[[Endpoint], dict[str, Any]],
 ) -> None:
     """Reschedule each booked appointment once (to a later free time of its own provider),
     then cancel each."""
-    seconds, connections, server_pid = timing
     taken: set[tuple[str, str, str]] = set()
-    moves = [_moves_for(base, auth[i], booked[i], taken) for i in range(connections)]
+    moves = [_moves_for(base, auth[i], ids, taken) for i, ids in enumerate(booked)]
     cancels: list[list[Request]] = [
         [
             ("DELETE", f"/api/appointments/{a}/cancel", {"reason": "Benchmark: plans changed"})
@@ -174,7 +205,7 @@ def _add_change_endpoints(
             "DELETE /api/appointments/{id}/cancel", from_queues(cancels), {200}, auth.__getitem__
         ),
     ):
-        runs.append(drive(base, endpoint, seconds, connections, server_pid))
+        runs.append(measure(endpoint))
 
 
 def _moves_for(

@@ -235,3 +235,10 @@ def statement_counts(metrics_text: str) -> dict[str, float]:
     for kind, count in _STATEMENT_COUNT.findall(metrics_text):
         counts[kind] = counts.get(kind, 0.0) + float(count)
     return counts
+
+
+def scrape_cost(server: Server) -> dict[str, float]:
+    """The statements a read of /metrics runs itself (two reads in a row)."""
+    first = statement_counts(fetch_metrics(server))
+    second = statement_counts(fetch_metrics(server))
+    return {kind: count - first.get(kind, 0.0) for kind, count in second.items()}

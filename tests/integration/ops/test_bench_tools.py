@@ -75,11 +75,14 @@ def test_make_bench_measures_every_endpoint_and_the_floor(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(results.read_text())
     names = [row["endpoint"] for row in report["endpoints"]]
-    assert len(names) == 12
-    assert "POST /api/auth/login" in names
+    assert len(names) == 13
+    assert {"POST /api/auth/login", "GET /api/appointments/{id}"} <= set(names)
     for row in [*report["floor"], *report["endpoints"]]:
         assert row["requests"] > 0 and not row["unexpected"], row
         assert row["cpu_ms_per_request"] > 0 and row["x_floor"] > 0, row
+    sql = {row["endpoint"]: row["sql_per_request"] for row in report["endpoints"]}
+    assert all(count is not None for count in sql.values()), sql
+    assert sql["GET /api/appointments/{id}"] > 0 and sql["GET /api/medical-records"] > 0, sql
     assert "| connexion FlaskApp hello (the floor) |" in done.stdout
     assert "| POST /api/appointments (book, outbox writes removed: bench counterfactual) |" in (
         done.stdout
