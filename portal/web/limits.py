@@ -129,11 +129,22 @@ MAX_BLOCKS_KEPT = 50_000
 
 @dataclass
 class _Block:
-    """Counts of one counter reserved by this process: `next` .. `last`, until `expires_at`."""
+    """Counts of one counter this process reserved and has not handed out yet (`ranges` of
+    first..last, several when requests reserved at the same time), valid until `expires_at`;
+    `seen` is the highest count Redis returned."""
 
-    next: int
-    last: int
+    ranges: list[list[int]]
     expires_at: float
+    seen: int
+
+    def take(self) -> int | None:
+        while self.ranges:
+            first, last = self.ranges[0]
+            if first <= last:
+                self.ranges[0][0] = first + 1
+                return first
+            self.ranges.pop(0)
+        return None
 
 
 def block_size(limit: int, seen: int) -> int:
@@ -202,20 +213,26 @@ class OneTripRedisStorage(RedisStorage):
             return count
         with self._blocks_lock:
             block = self._blocks.get(key)
-            now = time.time()
-            if block is not None and now >= block.expires_at:
+            if block is not None and time.time() >= block.expires_at:
                 block = None
-            if block is not None and block.next <= block.last:
-                count, block.next = block.next, block.next + 1
-                _seen_this_request()[key] = (count, block.expires_at)
-                return count
-        size = block_size(limit, block.last if block is not None else 0)
+            taken = block.take() if block is not None else None
+            if block is not None and taken is not None:
+                _seen_this_request()[key] = (taken, block.expires_at)
+                return taken
+        size = block_size(limit, block.seen if block is not None else 0)
         last, expires_at = self._increment(key, expiry, size)
         count = last - size + 1
         with self._blocks_lock:
-            if len(self._blocks) >= MAX_BLOCKS_KEPT:
-                self._blocks.clear()
-            self._blocks[key] = _Block(count + 1, last, expires_at)
+            current = self._blocks.get(key)
+            if current is not None and time.time() < current.expires_at:
+                # Still in its window, so the increment just made was in the same one: keep
+                # both reservations (none is lost to requests that reserved at the same time).
+                current.ranges.append([count + 1, last])
+                current.seen = max(current.seen, last)
+            else:
+                if len(self._blocks) >= MAX_BLOCKS_KEPT:
+                    self._blocks.clear()
+                self._blocks[key] = _Block([[count + 1, last]], expires_at, last)
         _seen_this_request()[key] = (count, expires_at)
         return count
 

@@ -121,3 +121,24 @@ def test_clearing_a_counter_drops_this_process_block(redis_url, prefix):
     storage.incr(counter, 900)
     storage.clear(counter)
     assert storage.incr(counter, 900) == 1
+
+
+class RacingStorage(OneTripRedisStorage):
+    """Another request of the same process reserves while this one's increment is in flight."""
+
+    raced = False
+
+    def _increment(self, key: str, expiry: int, amount: int) -> tuple[int, float]:
+        if not self.raced:
+            self.raced = True
+            self.incr(key, expiry)
+        return super()._increment(key, expiry, amount)
+
+
+def test_blocks_reserved_at_the_same_time_are_both_handed_out(redis_url, prefix):
+    storage = RacingStorage(storage_uri_for(redis_url), block_scopes=[GENERAL_SCOPE])
+    counter = key(prefix, 1_000_000)
+    counts = [storage.incr(counter, 900) for _ in range(2 * MAX_BLOCK - 1)]
+    counts.append(1)  # the racing request's
+    assert sorted(counts) == list(range(1, 2 * MAX_BLOCK + 1))  # none lost, none twice
+    assert shared_count(redis_url, storage, counter) == 2 * MAX_BLOCK
