@@ -77,3 +77,18 @@ def test_a_cut_connection_closes_the_feed_even_though_redis_py_reconnects_it():
         assert not feed.is_open
         feed.subscribe()
         assert feed.drain() == ([], True)
+
+
+def test_an_answered_ping_keeps_the_feed_fresh(redis_url):
+    now = [0.0]
+    store = RedisRevocations.from_url(redis_url, f"portal-feed-{uuid.uuid4().hex[:12]}", 1)
+    feed = RedisRevocationFeed(store.client, store.channel, lambda: now[0])
+    try:
+        feed.subscribe()  # alive at 0.0
+        now[0] = 1.0
+        assert feed.drain() == ([], True)  # sends a PING
+        now[0] = 2.9  # stale but for the PING's answer, which shows it alive at 1.0
+        wait_until(lambda: feed.drain()[1], timeout=10, what="the PONG read")
+        assert feed.is_open
+    finally:
+        feed.close()
