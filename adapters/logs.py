@@ -57,6 +57,10 @@ _STANDARD_ATTRIBUTES = frozenset(
 )
 
 
+# What `json.dumps(entry, default=str, separators=(",", ":"))` would build for every line.
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one line of JSON."""
 
@@ -79,7 +83,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, separators=(",", ":"))
+        return _ENCODER.encode(entry)
 
 
 QUIET_PER_REQUEST_LOGGERS = ("connexion", "flask-limiter", "flask_limiter")

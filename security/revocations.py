@@ -5,8 +5,12 @@ module makes it fast to ask. Three places answer, nearest first:
 
 1. this process's set of sessions it knows to be revoked (it revoked them, or was told): no I/O;
 2. with a shared Redis, one key per revoked session whose TTL is the access-token lifetime
-   (an access token outlives its session's revocation by at most that): one EXISTS, unless a
-   "not revoked" answer of the last `cache_seconds` is still fresh;
+   (an access token outlives its session's revocation by at most that), and every revocation
+   published on a channel each process subscribes to (`RedisRevocationFeed`). While this
+   process's subscription is trusted (subscribed, the database's recent revocations read after
+   it, a PING answered within `FEED_STALE_SECONDS`), a check reads what the subscription has
+   received without waiting, and answers from (1): no round trip. Otherwise one EXISTS, unless
+   a "not revoked" answer of the last `cache_seconds` is still fresh;
 3. the database, while Redis does not answer within `timeout` (retried after
    `retry_after_seconds`); when the database fails too, the error propagates and the request
    fails: the check never lets a token through unasked.
@@ -19,6 +23,7 @@ server process (the default), and a revocation reaches the other processes withi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -28,6 +33,8 @@ from datetime import timedelta
 from typing import Protocol
 
 import redis
+from redis.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from kernel.episodes import FailureEpisodes
@@ -37,6 +44,10 @@ logger = logging.getLogger("portal.sessions")
 
 # Past this many "not revoked" answers, the cache starts again empty (bounded memory).
 MAX_CACHED_ANSWERS = 100_000
+# The subscription is trusted while Redis answered a PING sent at most this long ago; a check
+# sends the next PING once the last was sent FEED_PING_SECONDS ago.
+FEED_PING_SECONDS = 1.0
+FEED_STALE_SECONDS = 2 * FEED_PING_SECONDS
 
 
 class SharedRevocations(Protocol):
@@ -44,6 +55,16 @@ class SharedRevocations(Protocol):
 
     def add(self, session_ids: Iterable[str], ttl: timedelta) -> None: ...
     def contains(self, session_id: str) -> bool: ...
+
+
+class RevocationFeed(Protocol):
+    """This process's subscription to the revocations every process publishes."""
+
+    @property
+    def is_open(self) -> bool: ...
+    def subscribe(self) -> None: ...
+    def drain(self) -> tuple[list[str], bool]: ...
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -60,15 +81,111 @@ class RedisRevocations:
     def key(self, session_id: str) -> str:
         return f"{self.prefix}:revoked-session:{session_id}"
 
+    @property
+    def channel(self) -> str:
+        return f"{self.prefix}:revoked-sessions"
+
     def add(self, session_ids: Iterable[str], ttl: timedelta) -> None:
+        """The keys, then one message to every subscribed process (ids separated by spaces)."""
+        ids = list(session_ids)
         seconds = max(1, int(ttl.total_seconds()) + 1)
         pipeline = self.client.pipeline(transaction=False)
-        for session_id in session_ids:
+        for session_id in ids:
             pipeline.set(self.key(session_id), b"1", ex=seconds)
+        pipeline.publish(self.channel, " ".join(ids).encode())
         pipeline.execute()
 
     def contains(self, session_id: str) -> bool:
         return bool(self.client.exists(self.key(session_id)))
+
+
+class RedisRevocationFeed:
+    """A subscription to `RedisRevocations.channel` on a connection of its own.
+
+    `drain` never waits: it reads only what has already arrived, and says whether the
+    subscription is fresh (Redis answered a PING sent within FEED_STALE_SECONDS). Any error
+    closes it; `subscribe` opens it again. One thread at a time reads it; a check that finds it
+    busy asks Redis instead."""
+
+    def __init__(self, client: redis.Redis, channel: str, clock: Callable[[], float]) -> None:
+        self.client = client
+        self.channel = channel
+        self.clock = clock
+        self._pubsub: PubSub | None = None
+        self._ping_sent_at: float | None = None  # of the PING not answered yet
+        self._alive_at = float("-inf")  # when the last answered PING was sent
+        self._lock = threading.Lock()
+
+    def subscribe(self) -> None:
+        """Subscribe and wait (within the client's timeout) for Redis to confirm it."""
+        with self._lock:
+            self._close()
+            pubsub = self.client.pubsub()  # type: ignore[no-untyped-call]
+            self._pubsub = pubsub
+            try:
+                sent_at = self.clock()
+                pubsub.subscribe(self.channel)
+                message = pubsub.get_message(timeout=self._timeout())
+                if message is None or message["type"] != "subscribe":
+                    raise RedisConnectionError("the subscription was not confirmed")
+                self._alive_at = sent_at
+            except Exception:
+                self._close()
+                raise
+
+    def drain(self) -> tuple[list[str], bool]:
+        """The sessions revoked since the last drain, and whether nothing published before the
+        last answered PING can be missing."""
+        if not self._lock.acquire(blocking=False):
+            return [], False
+        try:
+            pubsub = self._pubsub
+            if pubsub is None:
+                return [], False
+            revoked: list[str] = []
+            try:
+                while (message := pubsub.get_message(timeout=0)) is not None:
+                    if message["type"] == "message":
+                        revoked += bytes(message["data"]).decode().split()
+                    elif message["type"] == "pong" and self._ping_sent_at is not None:
+                        self._alive_at, self._ping_sent_at = self._ping_sent_at, None
+                    elif message["type"] == "subscribe":  # redis-py reconnected on its own
+                        raise RedisConnectionError("resubscribed: messages may be missing")
+                now = self.clock()
+                if self._ping_sent_at is None and now - self._alive_at >= FEED_PING_SECONDS:
+                    self._ping_sent_at = now
+                    pubsub.ping()
+                elif (
+                    self._ping_sent_at is not None and now - self._ping_sent_at > FEED_STALE_SECONDS
+                ):
+                    raise RedisConnectionError("the subscription's PING went unanswered")
+            except (RedisError, OSError, ValueError) as exc:
+                logger.warning("session revocations: the subscription failed (%s)", exc)
+                self._close()
+                return revoked, False
+            return revoked, self.clock() - self._alive_at <= FEED_STALE_SECONDS
+        finally:
+            self._lock.release()
+
+    @property
+    def is_open(self) -> bool:
+        return self._pubsub is not None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):  # a broken connection is being thrown away
+                self._pubsub.close()
+        self._pubsub = None
+        self._ping_sent_at = None
+        self._alive_at = float("-inf")
+
+    def _timeout(self) -> float:
+        timeout = self.client.connection_pool.connection_kwargs.get("socket_timeout")
+        return float(timeout) if timeout else 1.0
 
 
 @dataclass
@@ -80,6 +197,8 @@ class SessionRevocations:
     # Sessions the database has revoked within the last `ttl` (to refill Redis after an outage).
     recently_revoked: Callable[[], Iterable[str]] = lambda: ()
     shared: SharedRevocations | None = None
+    # With `shared`: the subscription that makes most checks need no round trip.
+    feed: RevocationFeed | None = None
     cache_seconds: float = 0.0
     poll_seconds: float = 0.0  # without `shared`: how often to read the database's revocations
     retry_after_seconds: float = 5.0
@@ -89,6 +208,8 @@ class SessionRevocations:
     _shared_down_until: float = 0.0
     _shared_failing: bool = False  # since its last failure, Redis has not answered yet
     _next_poll: float = 0.0
+    _feed_trusted: bool = False  # subscribed, and the database's recent revocations read since
+    _next_feed_try: float = 0.0
     _poll_episodes: FailureEpisodes = field(
         default_factory=lambda: FailureEpisodes(
             logger, "session revocations: reading the database's revocations"
@@ -126,6 +247,7 @@ class SessionRevocations:
 
     def local_answer(self, session_id: str) -> bool | None:
         """True or False when this process can tell without I/O, None when it must ask."""
+        fresh = self._drain_feed()
         now = self.clock()
         with self._lock:
             forget_at = self._revoked.get(session_id)
@@ -136,6 +258,8 @@ class SessionRevocations:
             if self.shared is None:
                 # a poll that is due runs in `ask` (off the event loop)
                 return None if self.poll_seconds > 0 and self._next_poll <= now else False
+            if fresh:
+                return False
             trusted_until = self._not_revoked.get(session_id)
             if trusted_until is not None and now < trusted_until:
                 return False
@@ -148,6 +272,7 @@ class SessionRevocations:
             self._poll_if_due()
             with self._lock:
                 return session_id in self._revoked
+        self._subscribe_if_due()
         revoked = self._ask_shared(session_id)
         if revoked is None:
             revoked = self.is_revoked_durably(session_id)
@@ -163,6 +288,37 @@ class SessionRevocations:
     def is_revoked(self, session_id: str) -> bool:
         answer = self.local_answer(session_id)
         return self.ask(session_id) if answer is None else answer
+
+    def _drain_feed(self) -> bool:
+        """Take in what the subscription received; True when it leaves nothing to ask."""
+        if self.feed is None or not self._feed_trusted:
+            return False
+        revoked, fresh = self.feed.drain()
+        if revoked:
+            self.remember(revoked)
+        if not self.feed.is_open:  # it failed: ask Redis until a new subscription is read
+            self._feed_trusted = False
+        return fresh and not self.shared_is_down
+
+    def _subscribe_if_due(self) -> None:
+        """(Re)subscribe, at most once per `retry_after_seconds`, then read the database's
+        recent revocations: whatever was published before the subscription is in there (a
+        revocation is published after its commit), whatever after it arrives on the channel."""
+        if self.feed is None or self._feed_trusted or self.shared_is_down:
+            return
+        now = self.clock()
+        with self._lock:
+            if now < self._next_feed_try:
+                return
+            self._next_feed_try = now + self.retry_after_seconds
+        try:
+            self.feed.subscribe()
+            self.remember(self.recently_revoked())
+        except Exception as exc:  # Redis or the database away: checks ask as before
+            self.feed.close()
+            logger.warning("session revocations: could not subscribe (%s); asking Redis", exc)
+            return
+        self._feed_trusted = True
 
     def _poll_if_due(self) -> None:
         """Without a shared store: what other processes revoked, read from the database by

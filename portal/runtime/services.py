@@ -6,6 +6,7 @@ policy), built once from the settings. The web layer makes them current for each
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from adapters import metrics
@@ -26,7 +27,7 @@ from models.search.queries import DirectorySnapshot
 from models.waitlist.use_cases import WaitlistPolicy
 from security import passwords, phi
 from security.audit import AuditTrail
-from security.revocations import RedisRevocations, SessionRevocations
+from security.revocations import RedisRevocationFeed, RedisRevocations, SessionRevocations
 from security.tokens import TokenService
 
 logger = logging.getLogger("portal")
@@ -79,6 +80,9 @@ def session_revocations(settings: Settings, db: Database) -> SessionRevocations:
         is_revoked_durably=lambda session_id: accounts.is_session_revoked(db, session_id),
         recently_revoked=lambda: accounts.sessions_revoked_within(db, ttl, utcnow()),
         shared=shared,
+        feed=(
+            RedisRevocationFeed(shared.client, shared.channel, time.monotonic) if shared else None
+        ),
         cache_seconds=settings.session_revocation_cache_seconds,
         poll_seconds=settings.session_revocation_poll_seconds,
     )

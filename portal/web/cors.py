@@ -5,14 +5,15 @@ header it documents a browser may read: the lists are read from the spec, not re
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from itertools import chain
 from typing import Any
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kernel.settings import Settings
 from portal.web.errors import error_json
@@ -43,6 +44,10 @@ class PortalCorsMiddleware(CORSMiddleware):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+            # No Origin, no CORS: only the `Vary: Origin` Starlette adds to every answer.
+            await self.app(scope, receive, functools.partial(_varying_by_origin, send=send))
+            return
         if scope["type"] == "http" and scope["method"] == "OPTIONS":
             headers = Headers(scope=scope)
             if "origin" in headers and "access-control-request-method" in headers:
@@ -52,6 +57,15 @@ class PortalCorsMiddleware(CORSMiddleware):
                 await response(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+
+async def _varying_by_origin(message: Message, send: Send) -> None:
+    """What `CORSMiddleware.send` does to the answer of a request without an Origin."""
+    if message["type"] == "http.response.start":
+        message.setdefault("headers", [])
+        headers = MutableHeaders(scope=message)
+        headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+    await send(message)
 
 
 def _refusal(response: Response, path: str) -> Response:

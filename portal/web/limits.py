@@ -8,7 +8,8 @@
   createAppointment.
 
 Counters live in memory (one process) or at RATE_LIMIT_STORAGE_URL (redis://..., shared by every
-worker and host; `OneTripRedisStorage` below makes that one Redis round trip per limit). Every
+worker and host; `OneTripRedisStorage` below makes that at most one Redis round trip per limit,
+and the general limit's counts reserved in blocks, none for most requests). Every
 limited response carries X-RateLimit-Limit/Remaining/Reset; only a 429 carries Retry-After.
 /health, the published spec and Swagger UI are never limited (the last two are answered by
 connexion before Flask, so they never reach the limiter).
@@ -17,8 +18,9 @@ connexion before Flask, so they never reach the limiter).
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -43,6 +45,9 @@ logger = logging.getLogger("portal.limits")
 LOGIN_OPERATION = "login"
 PASSWORD_OPERATION = "changePassword"
 BOOKING_OPERATION = "createAppointment"
+# The limit every operation shares: counted in blocks on Redis (`OneTripRedisStorage`); the
+# operations' own limits are counted exactly, one increment per request.
+GENERAL_SCOPE = "general"
 # The health check and the published spec (Swagger UI never reaches Flask).
 EXEMPT_PATHS = frozenset({"/health", SPEC_JSON_PATH, SPEC_YAML_PATH})
 
@@ -113,8 +118,49 @@ def _remember_own_retry_after(response: flask.Response) -> flask.Response:
     return response
 
 
+# The general limit's counters are reserved from Redis in blocks (`OneTripRedisStorage`): a
+# block is at most this many counts, and at most 1/BLOCK_SHARE of the room left under the limit.
+MAX_BLOCK = 32
+BLOCK_SHARE = 64
+# Past this many counters with a block, this process forgets them all (bounded memory; the
+# counts they held are lost, which can only refuse a client early, never admit one late).
+MAX_BLOCKS_KEPT = 50_000
+
+
+@dataclass
+class _Block:
+    """Counts of one counter this process reserved and has not handed out yet (`ranges` of
+    first..last, several when requests reserved at the same time), valid until `expires_at`;
+    `seen` is the highest count Redis returned."""
+
+    ranges: list[list[int]]
+    expires_at: float
+    seen: int
+
+    def take(self) -> int | None:
+        while self.ranges:
+            first, last = self.ranges[0]
+            if first <= last:
+                self.ranges[0][0] = first + 1
+                return first
+            self.ranges.pop(0)
+        return None
+
+
+def block_size(limit: int, seen: int) -> int:
+    """How many counts to reserve at once when this process last saw the counter at `seen`:
+    1 (an exact count per request) unless the room left is many times the block."""
+    return max(1, min(MAX_BLOCK, (limit - seen) // BLOCK_SHARE))
+
+
+def _scope_and_limit(key: str) -> tuple[str, int]:
+    """limits' key `LIMITER/<prefix>/<client>/<scope>/<amount>/<multiples>/<granularity>`."""
+    parts = key.rsplit("/", 4)
+    return (parts[1], int(parts[2])) if len(parts) == 5 and parts[2].isdigit() else ("", 0)
+
+
 class OneTripRedisStorage(RedisStorage):
-    """limits' Redis storage with one round trip per limit and request instead of three.
+    """limits' Redis storage with at most one round trip per limit and request instead of three.
 
     The fixed window increments a counter (one Lua call); flask-limiter then reads the counter
     and its TTL back for the X-RateLimit headers (two more calls, each a blocking round trip
@@ -122,6 +168,14 @@ class OneTripRedisStorage(RedisStorage):
     remembers both (in `flask.g`), so the headers are answered from what the increment saw:
     the counter right after this request's own hit. Reads of keys this request did not
     increment still go to Redis. Selected by `storage_uri_for` for redis:// and rediss:// URLs.
+
+    The counters of the scopes in `block_scopes` (the general limit) are reserved in blocks:
+    one increment by `block_size` counts, handed out one per request by this process, so
+    requests after the first of a block ask no Redis. Every count is still a distinct place
+    in the shared counter, so no process admits a request past the limit; a block not used up
+    when the window ends or the limit is reached was counted for nothing, which can refuse a
+    client early by at most (processes - 1) x (MAX_BLOCK - 1) requests of a window, and by
+    none while the limit is under BLOCK_SHARE x 2 (block_size is then 1: exact).
     """
 
     STORAGE_SCHEME = ["portal+redis", "portal+rediss"]
@@ -131,10 +185,13 @@ class OneTripRedisStorage(RedisStorage):
         if tonumber(current) == amount then
             redis.call("expire", KEYS[1], ARGV[1])
         end
-        return {current, redis.call("ttl", KEYS[1])}
+        return {current, redis.call("pttl", KEYS[1])}
     """
 
-    def __init__(self, uri: str, **options: Any) -> None:
+    def __init__(self, uri: str, block_scopes: Iterable[str] = (), **options: Any) -> None:
+        self.block_scopes = frozenset(block_scopes)
+        self._blocks: dict[str, _Block] = {}
+        self._blocks_lock = threading.Lock()
         super().__init__(uri.removeprefix("portal+"), **options)
 
     def initialize_storage(self, uri: str) -> None:
@@ -149,9 +206,42 @@ class OneTripRedisStorage(RedisStorage):
             logger.warning("rate limits: could not preload the Redis script: %s", exc)
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        count, ttl = self.lua_incr_expire_ttl([self.prefixed_key(key)], [expiry, amount])
-        _seen_this_request()[key] = (int(count), time.time() + max(int(ttl), 0))
-        return int(count)
+        scope, limit = _scope_and_limit(key) if self.block_scopes else ("", 0)
+        if amount != 1 or scope not in self.block_scopes:
+            count, expires_at = self._increment(key, expiry, amount)
+            _seen_this_request()[key] = (count, expires_at)
+            return count
+        with self._blocks_lock:
+            block = self._blocks.get(key)
+            if block is not None and time.time() >= block.expires_at:
+                block = None
+            taken = block.take() if block is not None else None
+            if block is not None and taken is not None:
+                _seen_this_request()[key] = (taken, block.expires_at)
+                return taken
+        size = block_size(limit, block.seen if block is not None else 0)
+        last, expires_at = self._increment(key, expiry, size)
+        count = last - size + 1
+        with self._blocks_lock:
+            current = self._blocks.get(key)
+            if current is not None and time.time() < current.expires_at:
+                # Still in its window, so the increment just made was in the same one: keep
+                # both reservations (none is lost to requests that reserved at the same time).
+                current.ranges.append([count + 1, last])
+                current.seen = max(current.seen, last)
+            else:
+                if len(self._blocks) >= MAX_BLOCKS_KEPT:
+                    self._blocks.clear()
+                self._blocks[key] = _Block([[count + 1, last]], expires_at, last)
+        _seen_this_request()[key] = (count, expires_at)
+        return count
+
+    def _increment(self, key: str, expiry: int, amount: int) -> tuple[int, float]:
+        """The counter after adding `amount`, and when its window ends (from before the call:
+        a block is never handed out after Redis has started the next window)."""
+        asked_at = time.time()
+        count, pttl = self.lua_incr_expire_ttl([self.prefixed_key(key)], [expiry, amount])
+        return int(count), asked_at + max(int(pttl), 0) / 1000
 
     def get(self, key: str) -> int:
         seen = _seen_this_request().get(key)
@@ -160,6 +250,16 @@ class OneTripRedisStorage(RedisStorage):
     def get_expiry(self, key: str) -> float:
         seen = _seen_this_request().get(key)
         return seen[1] if seen else super().get_expiry(key)
+
+    def clear(self, key: str) -> None:
+        with self._blocks_lock:
+            self._blocks.pop(key, None)
+        super().clear(key)
+
+    def reset(self) -> int | None:
+        with self._blocks_lock:
+            self._blocks.clear()
+        return super().reset()
 
 
 def _seen_this_request() -> dict[str, tuple[int, float]]:
@@ -179,12 +279,14 @@ def storage_uri_for(url: str) -> str:
 
 
 def storage_options_for(settings: Settings) -> dict[str, Any]:
-    """The Redis client's bounds: a stalled Redis costs a request at most the timeout, once
+    """The general limit counted in blocks, and the Redis client's bounds: a stalled Redis
+    costs a request at most the timeout, once
     (redis-py would otherwise wait forever, and retry a timed-out call three times)."""
     if settings.shared_redis_url is None:
         return {}
     timeout = settings.rate_limit_storage_timeout_seconds
     return {
+        "block_scopes": [GENERAL_SCOPE],
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
         "retry": Retry(NoBackoff(), 0),
@@ -210,7 +312,7 @@ def rate_limits(settings: Settings) -> list[RateLimit]:
         RateLimit(
             _per(settings.rate_limit_max_requests, settings.rate_limit_window_ms),
             user_or_ip,
-            "general",
+            GENERAL_SCOPE,
         ),
         RateLimit(auth, client_ip, "login-ip", LOGIN_OPERATION),
         RateLimit(auth, login_email, "login-email", LOGIN_OPERATION),

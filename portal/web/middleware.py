@@ -4,11 +4,12 @@ Cache-Control (rules in `security.headers`), and one access-log line."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -64,15 +65,10 @@ class RequestContextMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers[REQUEST_ID_HEADER] = request_id
-                operation_id = operation_id_of(scope)
-                headers["Cache-Control"] = response_headers.cache_control(operation_id, status)
-                for name, value in response_headers.security_headers(
-                    headers.get("content-type"), https=https
-                ).items():
-                    headers[name] = value
+                message["headers"] = _with_our_headers(
+                    message.get("headers") or (), request_id, operation_id_of(scope),
+                    message["status"], https,
+                )  # fmt: skip
             await send(message)
 
         token = dependencies.activate(self.services)
@@ -96,12 +92,64 @@ class RequestContextMiddleware:
     def _request_id(scope: Scope) -> str:
         """Keep a well-formed client id; otherwise put a fresh one in the request's headers,
         so every layer below (Flask included) reads the same X-Request-ID."""
-        headers = [(k, v) for k, v in scope["headers"] if k != REQUEST_ID_HEADER.encode()]
-        given = request_id_of(scope)
+        given: str | None = None
+        headers = []
+        for name, value in scope["headers"]:
+            if name.lower() == _REQUEST_ID_NAME:
+                if given is None:
+                    given = bytes(value).decode("latin-1")
+            else:
+                headers.append((name, value))
         request_id = given if given and _WELL_FORMED_ID.match(given) else uuid.uuid4().hex
-        headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+        headers.append((_REQUEST_ID_NAME, request_id.encode()))
         scope["headers"] = headers
         return request_id
+
+
+def _with_our_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+    request_id: str,
+    operation_id: str | None,
+    status: int,
+    https: bool,
+) -> list[tuple[bytes, bytes]]:
+    """The response's headers, with ours (`security.headers`) in place of any of those names."""
+    kept = []
+    content_type: str | None = None
+    for name, value in headers:
+        lower = name.lower()
+        if lower == b"content-type" and content_type is None:
+            content_type = bytes(value).decode("latin-1")
+        if lower not in _OUR_NAMES:
+            kept.append((name, value))
+    kept.append((_REQUEST_ID_NAME, request_id.encode("latin-1")))
+    kept.append((b"cache-control", response_headers.cache_control(operation_id, status).encode()))
+    kept += _encoded_security_headers(content_type, https)
+    return kept
+
+
+@functools.lru_cache(maxsize=64)
+def _encoded_security_headers(
+    content_type: str | None, https: bool
+) -> tuple[tuple[bytes, bytes], ...]:
+    """`security.headers.security_headers`, as ASGI header pairs (a few content types recur)."""
+    return tuple(
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in response_headers.security_headers(content_type, https=https).items()
+    )
+
+
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.encode()
+# Every header `_with_our_headers` sets (the security headers of either kind of response).
+_OUR_NAMES = frozenset(
+    {_REQUEST_ID_NAME, b"cache-control"}
+    | {
+        name
+        for content_type in ("text/html", None)
+        for https in (False, True)
+        for name, _ in _encoded_security_headers(content_type, https)
+    }
+)
 
 
 class ConcretePathsFirst:

@@ -90,4 +90,10 @@ class RequestObservationMiddleware:
             level = logging.WARNING
         elif status >= 500:
             level = logging.ERROR
-        logger.log(level, "request", extra=fields)
+        if logger.isEnabledFor(level):
+            # `logger.log` would also walk the stack for the caller's file and line, which no
+            # format of ours prints: the same record, made directly.
+            record = logger.makeRecord(
+                logger.name, level, __file__, 0, "request", (), None, extra=fields
+            )
+            logger.handle(record)

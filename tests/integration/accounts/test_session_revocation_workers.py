@@ -1,5 +1,6 @@
 """Two server processes sharing Redis (RATE_LIMIT_STORAGE_URL): a session ended on one is
-refused by the other at its next request (security.revocations)."""
+refused by the other at its next request (security.revocations), whether the other hears of
+it on its subscription or, with the subscription cut, asks Redis."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 import redis
 
 from tests.conftest import DEMO_PASSWORD, prepare_backend, redis_url_or_skip
+from tests.support.redis_server import private_redis
 from tests.support.servers import running_server, server_env
+from tests.support.waiting import wait_until
 
 PATIENT = "patient1@example.com"
 ENDED = "Session has ended; please log in again"
@@ -77,3 +80,83 @@ def test_a_session_ended_on_one_worker_is_refused_by_the_other(redis_url, tmp_pa
         leftovers = list(store.scan_iter(f"*{prefix}*"))
         if leftovers:
             store.delete(*leftovers)
+
+
+def exists_calls(store: redis.Redis) -> int:
+    """EXISTS commands the Redis has run (the revocation check's round trip)."""
+    stats = store.info("commandstats").get("cmdstat_exists")
+    return int(stats["calls"]) if stats else 0
+
+
+def logout(base_url: str, session: dict) -> None:
+    headers = {
+        "Authorization": f"Bearer {session['accessToken']}",
+        "X-CSRF-Token": session["csrfToken"],
+    }
+    out = httpx.post(
+        f"{base_url}/api/auth/logout",
+        json={"refreshToken": session["refreshToken"]},
+        headers=headers,
+        timeout=10,
+    )
+    assert out.status_code == 204
+
+
+def test_through_the_subscription_a_check_asks_redis_nothing_and_a_logout_still_counts_at_once(
+    tmp_path,
+):
+    backend = prepare_backend("sqlite", f"sqlite:///{tmp_path / 'portal.sqlite3'}", tmp_path)
+    with private_redis() as url:
+        env = server_env(backend.url, RATE_LIMIT_STORAGE_URL=url)
+        store = redis.Redis.from_url(url)
+        with running_server(env) as first, running_server(env) as second:
+            session = login(first)
+            for base in (first, second):  # each process's first check subscribes
+                assert me(base, session).status_code == 200
+            wait_until(
+                lambda: store.pubsub_numsub("portal:revoked-sessions")[0][1] == 2,
+                timeout=20,
+                what="both processes subscribed",
+            )
+
+            def a_round_asks_redis_nothing() -> bool:
+                before = exists_calls(store)
+                for base in (first, second):
+                    assert me(base, session).status_code == 200
+                return exists_calls(store) == before
+
+            # answered from what the subscription said, once each has its first PING answered
+            wait_until(a_round_asks_redis_nothing, timeout=20, what="checks without EXISTS")
+            before = exists_calls(store)
+            logout(first, session)
+            for base in (second, first):
+                refused = me(base, session)
+                assert refused.status_code == 401
+                assert refused.json()["error"]["message"] == ENDED
+            assert exists_calls(store) == before
+
+
+def test_when_the_subscription_is_cut_checks_ask_redis_and_a_logout_still_counts_at_once(
+    tmp_path,
+):
+    backend = prepare_backend("sqlite", f"sqlite:///{tmp_path / 'portal.sqlite3'}", tmp_path)
+    with private_redis() as url:
+        env = server_env(backend.url, RATE_LIMIT_STORAGE_URL=url)
+        store = redis.Redis.from_url(url)
+        with running_server(env) as first, running_server(env) as second:
+            session = login(first)
+            for base in (first, second):
+                assert me(base, session).status_code == 200
+            wait_until(
+                lambda: store.pubsub_numsub("portal:revoked-sessions")[0][1] == 2,
+                timeout=20,
+                what="both processes subscribed",
+            )
+            store.client_kill_filter(_type="pubsub")  # no process hears the logout's message
+            logout(first, session)
+            for base in (second, first):
+                refused = me(base, session)
+                assert refused.status_code == 401
+                assert refused.json()["error"]["message"] == ENDED
+            other = login(second)
+            assert me(first, other).status_code == 200  # the others still get in

@@ -155,3 +155,89 @@ def test_without_redis_other_processes_revocations_arrive_within_the_poll_interv
         "session revocations: reading the database's revocations failed (OSError: database "
         "away); this process answers from what it knows; retrying quietly until it works again"
     ]
+
+
+class FakeFeed:
+    """A subscription: `published` is what has arrived; `fresh` whether a PING was answered."""
+
+    def __init__(self, shared: FakeRedis) -> None:
+        self.shared = shared
+        self.published: list[str] = []
+        self.open = False
+        self.fresh = True
+        self.subscriptions = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.open
+
+    def subscribe(self) -> None:
+        if self.shared.down:
+            raise RedisConnectionError("down")
+        self.subscriptions += 1
+        self.open = True
+
+    def drain(self) -> tuple[list[str], bool]:
+        if not self.open:
+            return [], False
+        arrived, self.published = self.published, []
+        return arrived, self.fresh
+
+    def close(self) -> None:
+        self.open = False
+
+
+def with_feed(clock, shared, recent=()):  # type: ignore[no-untyped-def]
+    feed = FakeFeed(shared)
+    checks = SessionRevocations(
+        ttl=TTL,
+        is_revoked_durably=lambda session_id: False,
+        recently_revoked=lambda: list(recent),
+        shared=shared,
+        feed=feed,
+        clock=clock,
+    )
+    return checks, feed
+
+
+def test_with_a_subscription_checks_answer_without_a_round_trip(clock):
+    shared = FakeRedis()
+    checks, feed = with_feed(clock, shared, recent=["before"])
+    assert checks.local_answer("s1") is None  # not subscribed yet: ask (and subscribe)
+    assert checks.is_revoked("s1") is False
+    assert feed.subscriptions == 1 and shared.asked == 1
+    # revocations made before the subscription come from the database's recent ones
+    assert checks.local_answer("before") is True
+    assert checks.local_answer("s1") is False
+    feed.published.append("s1")  # another process revoked s1
+    assert checks.local_answer("s1") is True
+    assert shared.asked == 1  # nothing asked of Redis since the subscription
+
+
+def test_a_subscription_not_known_fresh_or_failed_falls_back_to_asking_redis(clock):
+    shared = FakeRedis()
+    checks, feed = with_feed(clock, shared)
+    checks.is_revoked("s1")
+    feed.fresh = False  # no PING answered lately
+    assert checks.local_answer("s1") is None
+    shared.keys["s1"] = TTL
+    assert checks.is_revoked("s1") is True  # asked Redis
+    feed.fresh = True
+    feed.close()  # the subscription's connection broke
+    assert checks.local_answer("s2") is None
+    assert checks.is_revoked("s2") is False and feed.subscriptions == 1  # retried later
+    clock.now += 5
+    assert checks.is_revoked("s2") is False and feed.subscriptions == 2
+    assert checks.local_answer("s2") is False  # trusted again
+
+
+def test_a_subscription_that_cannot_be_made_leaves_the_checks_asking(clock):
+    shared = FakeRedis()
+    checks, feed = with_feed(clock, shared)
+    shared.down = True
+    assert checks.is_revoked("s1") is False  # from the database
+    shared.down = False
+    assert checks.local_answer("s1") is None
+    clock.now += 5
+    checks.is_revoked("s1")
+    assert feed.subscriptions == 1 and checks.local_answer("s1") is False
