@@ -19,8 +19,14 @@ from security.audit import UNAVAILABLE, AuditRecord, AuditTrail
 from tests.support.waiting import wait_until
 
 
+class FakeSession:
+    def connection(self) -> None:
+        return None
+
+
 class FakeDatabase:
-    """Runs each unit of work with no session; the first one waits for `release`."""
+    """Runs each unit of work with a session of no connection; the first one waits for
+    `release`."""
 
     def __init__(self) -> None:
         self.hooks: list[Any] = []
@@ -34,7 +40,7 @@ class FakeDatabase:
         if self.transactions == 1:
             self.first_started.set()
             assert self.released.wait(10)
-        work(None)
+        work(FakeSession())
 
 
 def record(n: int) -> AuditRecord:
@@ -52,7 +58,7 @@ def _trail(fail_batch: int | None, error: Exception) -> tuple[AuditTrail, list[l
         if len(batches) - 1 == fail_batch:
             raise error
 
-    trail = AuditTrail(database, append)  # type: ignore[arg-type]
+    trail = AuditTrail(database, append, keep_connection=False)  # type: ignore[arg-type]
     return trail, batches
 
 
