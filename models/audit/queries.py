@@ -101,6 +101,18 @@ def lock_head(session: Session) -> AuditChainHead:
     return head
 
 
+_ANY_PENDING = (
+    sa.select(cast(sa.Table, AuditLog.__table__).c.id)
+    .where(cast(sa.Table, AuditLog.__table__).c.seq.is_(None))
+    .limit(1)
+)
+
+
+def any_pending(session: Session) -> bool:
+    """Whether a committed entry waits to be sealed (the index on `seq` answers it)."""
+    return session.connection().execute(_ANY_PENDING).first() is not None
+
+
 def pending(session: Session, limit: int) -> list[Any]:
     """Up to `limit` committed, unsealed entries, oldest id first, with their hashed columns."""
     table = AuditLog.__table__
