@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from kernel.database import DatabaseUnavailable
 from kernel.errors import Unavailable
-from security.audit import UNAVAILABLE, AuditRecord, AuditTrail
+from security.audit import UNAVAILABLE, AuditEvent, AuditRecord, AuditTrail
 from tests.support.waiting import wait_until
 
 
@@ -115,3 +117,18 @@ def test_after_a_failed_batch_the_next_entry_is_written():
         trail.write_now(record(1))
     trail.write_now(record(2))
     assert batches == [["req-1"], ["req-2"]]
+
+
+def test_an_entrys_details_are_as_the_json_column_reads_them_back():
+    event = AuditEvent(record(0))
+    event.details.update({"date": date(2026, 12, 4), "count": 3, "flag": True, "none": None})
+    event.details[7] = uuid.UUID(int=1)  # type: ignore[index]  # a key that is not a string
+    assert event.record("success").details == {
+        "date": "2026-12-04", "count": 3, "flag": True, "none": None,
+        "7": "00000000-0000-0000-0000-000000000001",
+    }  # fmt: skip
+    plain = AuditEvent(record(1))
+    plain.details.update({"providerId": "p-1", "count": 2})
+    assert plain.record("failure", httpStatus=404).details == {
+        "providerId": "p-1", "count": 2, "httpStatus": 404,
+    }  # fmt: skip
