@@ -3,10 +3,11 @@ sealing a batch, and the admin's listing."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -17,42 +18,72 @@ from models.audit.rules import HASHED_COLUMNS
 from models.audit.tables import AUDIT_CHAIN, AuditChainHead, AuditLog
 from security.audit import AuditRecord
 
-# Built once: every audited request runs it, and SQLAlchemy then skips constructing the
-# statement and computing its cache key each time. On the table, not the mapped class: the
-# ORM's bulk-insert path adds nothing to one plain row.
-_INSERT_ENTRY = sa.insert(cast(sa.Table, AuditLog.__table__))
+# The columns an appended entry fills, in the order of the INSERT's values.
+_APPENDED = (
+    "timestamp", "user_id", "user_role", "action", "resource", "resource_id", "ip",
+    "user_agent", "request_id", "status", "details", "subject",
+)  # fmt: skip
+
+
+class _EntryInsert(NamedTuple):
+    """The INSERT of entries as driver SQL for one dialect, and the columns' bind processors
+    (the UTC timestamp, the JSON details) as SQLAlchemy would apply them."""
+
+    sql: str
+    timestamp: Callable[[Any], Any]
+    details: Callable[[Any], Any]
+
+
+@functools.cache
+def _entry_insert(dialect: sa.Dialect) -> _EntryInsert:
+    # Driver SQL: every audited request runs it, and SQLAlchemy's compiled path (parameter
+    # construction, type processing per value) costs more than the statement's round trip.
+    # pymysql sends an executemany of it as one INSERT of many rows.
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    table = cast(sa.Table, AuditLog.__table__)
+
+    def processor(column: str) -> Callable[[Any], Any]:
+        process = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+        return process if process is not None else (lambda value: value)
+
+    return _EntryInsert(
+        f"INSERT INTO {table.name} ({', '.join(_APPENDED)}) "
+        f"VALUES ({', '.join([mark] * len(_APPENDED))})",
+        processor("timestamp"),
+        processor("details"),
+    )
 
 
 def append(session: Session, record: AuditRecord, now: datetime | None = None) -> None:
-    """Add `record` as a new, not yet sealed, entry, in the caller's transaction."""
-    append_many(session, [record], now)
+    """Add `record` as a new, not yet sealed, entry, in the session's transaction."""
+    append_many(session.connection(), [record], now)
 
 
 def append_many(
-    session: Session, records: Sequence[AuditRecord], now: datetime | None = None
+    connection: sa.Connection, records: Sequence[AuditRecord], now: datetime | None = None
 ) -> None:
     """Add `records` as new, not yet sealed, entries, in that order (their ids ascend) and with
-    one timestamp, in one INSERT of the caller's transaction."""
-    now = now or utcnow()
-    rows = [_row(record, now) for record in records]
-    session.execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
-
-
-def _row(record: AuditRecord, now: datetime) -> dict[str, Any]:
-    return {
-        "timestamp": now,
-        "user_id": record.user_id,
-        "user_role": record.user_role,
-        "action": record.action,
-        "resource": record.resource,
-        "resource_id": record.resource_id,
-        "ip": record.ip,
-        "user_agent": (record.user_agent or "")[:500] or None,
-        "request_id": record.request_id,
-        "status": record.status,
-        "details": record.details or None,
-        "subject": record.subject,
-    }
+    one timestamp, in one INSERT of the connection's transaction."""
+    insert = _entry_insert(connection.dialect)
+    timestamp = insert.timestamp(now or utcnow())
+    rows = [
+        (
+            timestamp,
+            record.user_id,
+            record.user_role,
+            record.action,
+            record.resource,
+            record.resource_id,
+            record.ip,
+            (record.user_agent or "")[:500] or None,
+            record.request_id,
+            record.status,
+            insert.details(record.details or None),
+            record.subject,
+        )
+        for record in records
+    ]
+    connection.exec_driver_sql(insert.sql, rows[0] if len(rows) == 1 else rows)
 
 
 def lock_head(session: Session) -> AuditChainHead:
@@ -68,6 +99,18 @@ def lock_head(session: Session) -> AuditChainHead:
         session.add(head)
         session.flush()
     return head
+
+
+_ANY_PENDING = (
+    sa.select(cast(sa.Table, AuditLog.__table__).c.id)
+    .where(cast(sa.Table, AuditLog.__table__).c.seq.is_(None))
+    .limit(1)
+)
+
+
+def any_pending(session: Session) -> bool:
+    """Whether a committed entry waits to be sealed (the index on `seq` answers it)."""
+    return session.connection().execute(_ANY_PENDING).first() is not None
 
 
 def pending(session: Session, limit: int) -> list[Any]:

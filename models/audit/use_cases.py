@@ -124,11 +124,15 @@ def seal_now(db: Database, chain: AuditChain) -> int:
 def seal(session: Session, key: bytes) -> Sealed:
     """Chain every committed, unsealed entry after the head, oldest id first, in the caller's
     transaction, each hashed under `key`. Entries committed while this runs are left for the
-    next seal: the chain's order is the order of sealing, kept in `seq`."""
+    next seal: the chain's order is the order of sealing, kept in `seq`. With nothing to seal
+    it reads one index entry and takes no lock."""
+    if not queries.any_pending(session):
+        return Sealed(0, None)
     head = queries.lock_head(session)
     sealed, newest = 0, None
     while True:
-        batch = queries.pending(session, SEAL_BATCH)
+        # a batch short of SEAL_BATCH was all there was: what committed since waits for the next
+        batch = queries.pending(session, SEAL_BATCH) if sealed % SEAL_BATCH == 0 else []
         if not batch:
             if newest is None or head.last_seq is None or head.last_hash is None:
                 return Sealed(sealed, None)

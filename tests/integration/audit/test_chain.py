@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from kernel.clock import utcnow
-from models.audit.queries import append
+from models.audit import use_cases
+from models.audit.queries import append, append_many
 from models.audit.tables import AuditLog
 from models.audit.use_cases import seal_now, verify
 from portal.ops import cli
@@ -193,6 +194,36 @@ def test_an_entry_committed_late_is_sealed_after_the_chain_and_verifies(services
     assert by_seq[1].prev_hash == by_seq[0].hash
     report = _verify(services)
     assert report.intact and (report.entries, report.unsealed) == (2, 0)
+
+
+def test_a_backlog_of_several_slices_is_sealed_in_one_seal(services: Services, monkeypatch):
+    monkeypatch.setattr(use_cases, "SEAL_BATCH", 4)
+    seal_now(services.db, services.audit_chain)
+    # two full slices and a short one
+    records = [AuditRecord("READ_APPOINTMENT", "appointments", "success") for _ in range(10)]
+    with services.db.engine.begin() as connection:
+        append_many(connection, records)
+    assert seal_now(services.db, services.audit_chain) == 10
+    assert seal_now(services.db, services.audit_chain) == 0
+    report = _verify(services)
+    assert report.intact and report.unsealed == 0, report
+
+
+def test_a_seal_with_nothing_to_seal_reads_one_row_and_locks_nothing(services: Services):
+    seal_now(services.db, services.audit_chain)
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    sa.event.listen(services.db.engine, "before_cursor_execute", record)
+    try:
+        assert seal_now(services.db, services.audit_chain) == 0
+    finally:
+        sa.event.remove(services.db.engine, "before_cursor_execute", record)
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert len(reads) == 1 and "AUDIT_LOGS" in reads[0] and "LIMIT" in reads[0], statements
+    assert not any("FOR UPDATE" in s or s.startswith("UPDATE") for s in statements), statements
 
 
 def test_swapping_two_entries_places_is_reported(client, auth, services):

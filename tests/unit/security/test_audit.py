@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,12 +17,18 @@ from sqlalchemy.exc import OperationalError
 
 from kernel.database import DatabaseUnavailable
 from kernel.errors import Unavailable
-from security.audit import UNAVAILABLE, AuditRecord, AuditTrail
+from security.audit import UNAVAILABLE, AuditEvent, AuditRecord, AuditTrail
 from tests.support.waiting import wait_until
 
 
+class FakeSession:
+    def connection(self) -> None:
+        return None
+
+
 class FakeDatabase:
-    """Runs each unit of work with no session; the first one waits for `release`."""
+    """Runs each unit of work with a session of no connection; the first one waits for
+    `release`."""
 
     def __init__(self) -> None:
         self.hooks: list[Any] = []
@@ -34,7 +42,7 @@ class FakeDatabase:
         if self.transactions == 1:
             self.first_started.set()
             assert self.released.wait(10)
-        work(None)
+        work(FakeSession())
 
 
 def record(n: int) -> AuditRecord:
@@ -52,7 +60,7 @@ def _trail(fail_batch: int | None, error: Exception) -> tuple[AuditTrail, list[l
         if len(batches) - 1 == fail_batch:
             raise error
 
-    trail = AuditTrail(database, append)  # type: ignore[arg-type]
+    trail = AuditTrail(database, append, keep_connection=False)  # type: ignore[arg-type]
     return trail, batches
 
 
@@ -109,3 +117,18 @@ def test_after_a_failed_batch_the_next_entry_is_written():
         trail.write_now(record(1))
     trail.write_now(record(2))
     assert batches == [["req-1"], ["req-2"]]
+
+
+def test_an_entrys_details_are_as_the_json_column_reads_them_back():
+    event = AuditEvent(record(0))
+    event.details.update({"date": date(2026, 12, 4), "count": 3, "flag": True, "none": None})
+    event.details[7] = uuid.UUID(int=1)  # type: ignore[index]  # a key that is not a string
+    assert event.record("success").details == {
+        "date": "2026-12-04", "count": 3, "flag": True, "none": None,
+        "7": "00000000-0000-0000-0000-000000000001",
+    }  # fmt: skip
+    plain = AuditEvent(record(1))
+    plain.details.update({"providerId": "p-1", "count": 2})
+    assert plain.record("failure", httpStatus=404).details == {
+        "providerId": "p-1", "count": 2, "httpStatus": 404,
+    }  # fmt: skip
