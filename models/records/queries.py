@@ -4,9 +4,8 @@ Which records a caller may see is the access policy's `RecordAccess`
 (`security.policy.records`); `visible` is its translation into SQL, used by the list and by
 the single-record checks alike.
 
-A page is plain rows (no ORM objects: the list only shapes them into JSON) in one statement:
-the page of records with their authors and the total across pages (a window column), joined
-to their files.
+A page is plain rows (no ORM objects: the list only shapes them into JSON) in two statements:
+the records with their authors and the total across pages (a window column), then their files.
 """
 
 from __future__ import annotations
@@ -158,27 +157,13 @@ _FILTERS = {
 }
 
 
-class ListedFile(NamedTuple):
-    """An `AttachmentColumns` as a page returns it."""
-
-    id: str
-    record_id: str
-    file_name: str
-    file_type: str
-    file_size: int
-
-
-_FILE_COLUMNS = tuple(_ATTACHMENTS.c[name].label(f"file_{name}") for name in ListedFile._fields)
-
-
 @functools.cache
 def _page_statements(
     access: tuple[bool, bool, bool], used: frozenset[str]
 ) -> tuple[sa.Executable, sa.Executable]:
-    """The page with its files (one row per record and file, a record without files once) and
-    the count, for one shape of access (all, a patient's, a provider's) and one combination of
-    filters, with bound parameters for the values: built once per shape, so SQLAlchemy neither
-    rebuilds them nor recomputes their cache keys per request."""
+    """The page and the count for one shape of access (all, a patient's, a provider's) and one
+    combination of filters, with bound parameters for the values: built once per shape, so
+    SQLAlchemy neither rebuilds them nor recomputes their cache keys per request."""
     all_records, patient, provider = access
     conditions = [
         _covering(
@@ -188,7 +173,7 @@ def _page_statements(
         ),
         *(_FILTERS[name](sa.bindparam(name)) for name in sorted(used)),
     ]
-    records = (
+    page = (
         sa.select(*_LISTED_COLUMNS)
         .select_from(_RECORDS)
         .outerjoin(_USERS, _USERS.c.id == _RECORDS.c.provider_id)
@@ -197,21 +182,22 @@ def _page_statements(
         .order_by(_RECORDS.c.date.desc(), _RECORDS.c.created_at.desc(), _RECORDS.c.id.desc())
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .offset(sa.bindparam("offset", type_=sa.Integer))
-        .subquery("page")
-    )
-    page = (
-        sa.select(records, *_FILE_COLUMNS)
-        .outerjoin(_ATTACHMENTS, _ATTACHMENTS.c.record_id == records.c.id)
-        .order_by(
-            records.c.date.desc(),
-            records.c.created_at.desc(),
-            records.c.id.desc(),
-            _ATTACHMENTS.c.created_at,
-            _ATTACHMENTS.c.id,
-        )
     )
     count = sa.select(sa.func.count(_RECORDS.c.id)).where(*conditions)
     return page, count
+
+
+_ATTACHMENTS_OF = (
+    sa.select(
+        _ATTACHMENTS.c.id,
+        _ATTACHMENTS.c.record_id,
+        _ATTACHMENTS.c.file_name,
+        _ATTACHMENTS.c.file_type,
+        _ATTACHMENTS.c.file_size,
+    )
+    .where(_ATTACHMENTS.c.record_id.in_(sa.bindparam("record_ids", expanding=True)))
+    .order_by(_ATTACHMENTS.c.created_at, _ATTACHMENTS.c.id)
+)
 
 
 def list_records(
@@ -243,26 +229,23 @@ def list_records(
         total = 0
     else:  # past the last page: no row carries the total
         total = int(connection.execute(count_statement, values).scalar_one())
-    rows: list[RecordRow] = []
-    for row in found:
-        if not rows or rows[-1].record.id != row.id:
-            rows.append(
-                RecordRow(
-                    record=row,
-                    provider=None
-                    if row.author_id is None
-                    else Author(row.author_id, row.author_first_name, row.author_last_name),
-                    specialty=specialty_name(row.specialty) if row.specialty else None,
-                    attachments=[],
-                )
-            )
-        if row.file_id is not None:
-            cast("list[AttachmentColumns]", rows[-1].attachments).append(
-                ListedFile(
-                    row.file_id, row.file_record_id, row.file_file_name, row.file_file_type,
-                    row.file_file_size,
-                )
-            )  # fmt: skip
+    files: dict[str, list[AttachmentColumns]] = defaultdict(list)
+    if found:
+        for attachment in connection.execute(
+            _ATTACHMENTS_OF, {"record_ids": [row.id for row in found]}
+        ):
+            files[attachment.record_id].append(attachment)
+    rows = [
+        RecordRow(
+            record=row,
+            provider=None
+            if row.author_id is None
+            else Author(row.author_id, row.author_first_name, row.author_last_name),
+            specialty=specialty_name(row.specialty) if row.specialty else None,
+            attachments=files.get(row.id, []),
+        )
+        for row in found
+    ]
     return rows, total
 
 
