@@ -12,7 +12,7 @@ import base64
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +44,14 @@ class Keyring:
 
     keys: dict[str, bytes]
     current_id: str
+    # One cipher per key, built once: a list decrypts a value per row, and building the AES-GCM
+    # object each time cost about as much as the decryption itself. (Immutable, so threads
+    # share them.)
+    _ciphers: dict[str, AESGCM] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ciphers = {kid: AESGCM(key) for kid, key in self.keys.items()}
+        object.__setattr__(self, "_ciphers", ciphers)
 
     @classmethod
     def parse(cls, text: str) -> Keyring:
@@ -65,9 +73,7 @@ class Keyring:
 
     def encrypt(self, plaintext: str, context: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(self.keys[self.current_id]).encrypt(
-            nonce, plaintext.encode(), context.encode()
-        )
+        sealed = self._ciphers[self.current_id].encrypt(nonce, plaintext.encode(), context.encode())
         return f"{PREFIX}:{self.current_id}:{base64.b64encode(nonce + sealed).decode()}"
 
     def decrypt(self, stored: str, context: str) -> str:
@@ -75,8 +81,8 @@ class Keyring:
             # Rows written before encryption was switched on; `portal keys rotate` seals them.
             return stored
         _, kid, payload = stored.split(":", 2)
-        key = self.keys.get(kid)
-        if key is None:
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
             hint = (
                 "it is the public development key: `portal keys rotate --from-development-key` "
                 "re-encrypts such values under PHI_ENCRYPTION_KEYS"
@@ -88,9 +94,7 @@ class Keyring:
             )
         raw = base64.b64decode(payload)
         try:
-            return (
-                AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode()).decode()
-            )
+            return cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode()).decode()
         except InvalidTag as exc:
             raise PhiDecryptionError(f"a {context} value does not authenticate") from exc
 

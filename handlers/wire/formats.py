@@ -14,7 +14,11 @@ def iso_datetime(value: datetime | None) -> str | None:
     """'2025-01-10T14:30:00Z' (UTC, second precision), or None."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.tzinfo is not UTC:  # the columns' values already are (UtcDateTime)
+        value = value.astimezone(UTC)
+    # isoformat ends in "+00:00" for UTC; a list formats two or more per row, and strftime
+    # costs about three times as much.
+    return value.replace(microsecond=0).isoformat()[:-6] + "Z"
 
 
 def iso_date(value: date | None) -> str | None:

@@ -300,13 +300,77 @@ def attachments_of(
     return found
 
 
-def find_attachment(
-    session: Session, record_id: str, attachment_id: str
-) -> MedicalRecordAttachment | None:
-    """The attachment, only if it belongs to that record."""
-    return session.scalar(
-        sa.select(MedicalRecordAttachment).where(
-            MedicalRecordAttachment.id == attachment_id,
-            MedicalRecordAttachment.record_id == record_id,
+class StoredAttachment(AttachmentColumns, Protocol):
+    """A file as a download needs it: what the wire lists, and where its bytes are stored."""
+
+    @property
+    def storage_path(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class AttachmentOfRecord:
+    """What a download asks of one record: whose it is, whether the caller's access covers it,
+    whether it is new to its patient, and the attachment asked for (None: no such file of
+    that record)."""
+
+    patient_id: str
+    visible: bool
+    is_new: bool
+    attachment: StoredAttachment | None
+
+
+@functools.cache
+def _attachment_statement(access: tuple[bool, bool, bool]) -> sa.Select[Any]:
+    """The record with `visible`'s answer as a column, and the attachment asked for joined to
+    it: one statement (built once per shape of access) where a download ran three."""
+    all_records, patient, provider = access
+    covered = _covering(
+        all_records,
+        sa.bindparam("access_patient") if patient else None,
+        sa.bindparam("access_provider") if provider else None,
+    )
+    return (
+        sa.select(
+            _RECORDS.c.patient_id,
+            _RECORDS.c.is_new,
+            covered.label("visible"),
+            _ATTACHMENTS.c.id,
+            _ATTACHMENTS.c.record_id,
+            _ATTACHMENTS.c.file_name,
+            _ATTACHMENTS.c.file_type,
+            _ATTACHMENTS.c.file_size,
+            _ATTACHMENTS.c.storage_path,
         )
+        .select_from(_RECORDS)
+        .outerjoin(
+            _ATTACHMENTS,
+            sa.and_(
+                _ATTACHMENTS.c.record_id == _RECORDS.c.id,
+                _ATTACHMENTS.c.id == sa.bindparam("attachment_id"),
+            ),
+        )
+        .where(_RECORDS.c.id == sa.bindparam("record_id"))
+    )
+
+
+def attachment_of_record(
+    session: Session, access: RecordAccess, record_id: str, attachment_id: str
+) -> AttachmentOfRecord | None:
+    """The record `record_id` as a download of its file `attachment_id` needs it, or None when
+    there is no such record."""
+    values = {"record_id": record_id, "attachment_id": attachment_id}
+    if not access.all_records:
+        if access.patient_id is not None:
+            values["access_patient"] = access.patient_id
+        if access.provider_id is not None:
+            values["access_provider"] = access.provider_id
+    shape = (access.all_records, "access_patient" in values, "access_provider" in values)
+    row = session.connection().execute(_attachment_statement(shape), values).first()
+    if row is None:
+        return None
+    return AttachmentOfRecord(
+        patient_id=row.patient_id,
+        visible=bool(row.visible),
+        is_new=bool(row.is_new),
+        attachment=None if row.id is None else cast(StoredAttachment, row),
     )

@@ -34,7 +34,7 @@ from models.records.errors import (
     RecordChanged,
     RecordNotFound,
 )
-from models.records.queries import RecordFilter, RecordRow
+from models.records.queries import AttachmentOfRecord, RecordFilter, RecordRow, StoredAttachment
 from models.records.rules import (
     AMENDABLE,
     SNIFF_BYTES,
@@ -66,7 +66,7 @@ class UploadedFile(Protocol):
 
 @dataclass(frozen=True)
 class Download:
-    attachment: MedicalRecordAttachment
+    attachment: StoredAttachment
     chunks: Iterator[bytes]
 
 
@@ -103,22 +103,27 @@ def _uploadable_record(session: Session, identity: Identity, record_id: str) -> 
 @reads
 def _readable_attachment(
     session: Session, identity: Identity, record_id: str, attachment_id: str
-) -> tuple[MedicalRecord, MedicalRecordAttachment]:
-    record = _readable_record(session, identity, record_id)
-    attachment = queries.find_attachment(session, record.id, attachment_id)
-    if attachment is None:
+) -> tuple[AttachmentOfRecord, StoredAttachment]:
+    """The same checks, in the same order, as `_readable_record` and then the file's: no
+    record, 404; not the caller's to read, 403 (naming whose it was); no such file, 404."""
+    found = queries.attachment_of_record(session, record_access(identity), record_id, attachment_id)
+    if found is None:
+        raise RecordNotFound()
+    audit.note(subject=found.patient_id)
+    require_record_visible(found.visible)
+    if found.attachment is None:
         raise AttachmentNotFound()
-    return record, attachment
+    return found, found.attachment
 
 
 def open_download(
     db: Database, storage: Storage, identity: Identity, record_id: str, attachment_id: str
 ) -> Download:
     """The attachment and its bytes; a patient opening their file marks the record seen."""
-    record, attachment = _readable_attachment(db, identity, record_id, attachment_id)
+    found, attachment = _readable_attachment(db, identity, record_id, attachment_id)
     chunks = storage.open(attachment.storage_path)  # a storage failure is a 503 here, not later
-    if identity.has_role(PATIENT) and record.is_new:
-        db.run(lambda write: mark_seen(write, record.id))
+    if identity.has_role(PATIENT) and found.is_new:
+        db.run(lambda write: mark_seen(write, record_id))
     return Download(attachment, chunks)
 
 

@@ -64,6 +64,9 @@ def parse_time_of_day(text: str) -> time:
     return datetime.strptime(text.strip().upper(), "%I:%M %p").time()
 
 
+# Kept per value: the times a list and a day's slots show are few and repeat (the slot grid),
+# and a lookup costs a fraction of strftime.
+@functools.lru_cache(maxsize=4096)
 def format_time_of_day(value: time) -> str:
     """14:30 -> '02:30 PM' (zero-padded, as the API writes times)."""
     return value.strftime("%I:%M %p")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -50,6 +50,38 @@ def test_a_patient_lists_only_their_own(client, auth, db_session):
     first = body["data"][0]
     assert set(first["provider"]) == {"id", "firstName", "lastName", "specialty", "npi", "photoUrl"}
     assert first["provider"]["id"] == first["providerId"]
+
+
+def test_a_listed_appointment_shows_its_stored_values(client, auth, db_session):
+    """Each column as its type reads it: PHI decrypted, times of day, UTC instants, flags."""
+    patient = user_id(db_session, PATIENT)
+    appointment_id = sorted(ids_where(db_session, Appointment.patient_id == patient))[0]
+    row = db_session.get(Appointment, appointment_id)
+    row.notes = 'Bring the "old" results \\ ünïcode 😀'
+    row.reason = "Follow-up: a/b <c> & d"
+    row.is_virtual, row.time_zone = True, "America/Chicago"
+    row.check_in_time = datetime(2026, 1, 2, 9, 1, 2, 345678, tzinfo=UTC)
+    row.check_out_time = datetime(2026, 1, 2, 9, 31, tzinfo=UTC)
+    db_session.commit()
+    data = listing(client, auth(PATIENT), limit=100).json()["data"]
+    shown = next(a for a in data if a["id"] == appointment_id)
+    assert shown["notes"] == 'Bring the "old" results \\ ünïcode 😀'
+    assert shown["reason"] == "Follow-up: a/b <c> & d"
+    assert (shown["isVirtual"], shown["timeZone"]) == (True, "America/Chicago")
+    assert (shown["checkInTime"], shown["checkOutTime"]) == (
+        "2026-01-02T09:01:02Z",
+        "2026-01-02T09:31:00Z",
+    )
+    assert shown["date"] == row.date.isoformat()
+    assert shown["time"] == row.start_time.strftime("%I:%M %p")
+    assert shown["duration"] == row.duration and shown["location"] == row.location
+    assert shown["createdAt"] == row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert shown["updatedAt"] == row.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # stored sealed, not as the text shown
+    stored = db_session.execute(
+        sa.text("SELECT notes FROM appointments WHERE id = :id"), {"id": appointment_id}
+    ).scalar_one()
+    assert stored.startswith("v1:") and "old" not in stored
 
 
 def test_listing_is_chronological_not_alphabetical(client, auth, db_session):

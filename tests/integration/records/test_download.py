@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from models import MedicalRecord
 from tests.support.records import (
@@ -45,6 +46,31 @@ def test_owner_downloads_the_seeded_file_with_safe_headers(client, auth, db_sess
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.content[:5] in (b"%PDF-", b"\x89PNG\r")
+
+
+def test_a_download_reads_the_record_and_its_file_in_one_statement(
+    client, auth, db_session, services
+):
+    """Whose record, may the caller read it, and the file: one SELECT (the audit trail's own
+    statements and the seen mark's write apart)."""
+    record = records_of(db_session, "patient1@example.com")[0]
+    attachment = first_attachment(db_session, record.id)
+    headers = auth("patient1@example.com")
+    client.get(_url(record.id, attachment.id), headers=headers)  # marks it seen once
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(services.db.engine, "before_cursor_execute", count)
+    try:
+        response = client.get(_url(record.id, attachment.id), headers=headers)
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    assert hashlib.sha256(response.content).hexdigest() == attachment.sha256
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len([s for s in reads if "audit_" not in s]) == 1
 
 
 def test_another_patients_record_is_403(client, auth, db_session):
