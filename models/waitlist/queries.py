@@ -4,6 +4,7 @@ to (in order of joining), the slots still being offered."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
@@ -61,10 +62,10 @@ def waiting_between(
 
 
 def _for_provider(
-    provider_id: str | sa.BindParameter[str], specialty: str | sa.BindParameter[str]
+    provider_id: str | sa.ColumnElement[str], specialty: str | sa.ColumnElement[str]
 ) -> sa.ColumnElement[bool]:
     """An entry naming this provider, or naming none and this provider's specialty (values, or
-    bind parameters of a statement built once)."""
+    bind parameters or columns of a statement built once)."""
     return sa.or_(
         WaitlistEntry.provider_id == provider_id,
         sa.and_(WaitlistEntry.provider_id.is_(None), WaitlistEntry.specialty == specialty),
@@ -92,51 +93,60 @@ def candidates(
     return list(session.scalars(query))
 
 
-# The provider's profile row, locked as `load_day(..., for_update=True)` locks it (the lock every
-# change of one provider's calendar takes first), with its specialty. Built once.
-_LOCKED_SPECIALTY = (
-    sa.select(ProviderProfile.specialty)
-    .where(ProviderProfile.user_id == sa.bindparam("provider"))
-    .with_for_update()
-)
-# Is any entry active for this provider, or for its specialty without naming one, on this day?
-_ANYONE_WAITING = (
-    sa.select(WaitlistEntry.id)
-    .where(
-        WaitlistEntry.status == "active",
-        WaitlistEntry.first_day <= sa.bindparam("day"),
-        WaitlistEntry.last_day >= sa.bindparam("day"),
-        _for_provider(sa.bindparam("provider"), sa.bindparam("specialty")),
-    )
-    .limit(1)
-)
 _OFFERING_SLOT_AT = sa.select(WaitlistSlot.id).where(
     WaitlistSlot.provider_id == sa.bindparam("provider"),
     WaitlistSlot.date == sa.bindparam("day"),
     WaitlistSlot.start_time == sa.bindparam("start"),
     WaitlistSlot.status == "offering",
 )
+# The provider's profile row, locked as `load_day(..., for_update=True)` locks it (the lock every
+# change of one provider's calendar takes first), with the two questions a freed slot asks: is a
+# slot at this start being offered, and is any entry active that day for this provider, or for
+# its specialty naming none? (The subqueries' rows are read, not locked.) Built once.
+_LOCKED_DEMAND = (
+    sa.select(
+        sa.exists(_OFFERING_SLOT_AT).label("offering"),
+        sa.exists(
+            sa.select(WaitlistEntry.id).where(
+                WaitlistEntry.status == "active",
+                WaitlistEntry.first_day <= sa.bindparam("day"),
+                WaitlistEntry.last_day >= sa.bindparam("day"),
+                _for_provider(
+                    sa.bindparam("provider"), sa.func.coalesce(ProviderProfile.specialty, "")
+                ),
+            )
+        ).label("waiting"),
+    )
+    .where(ProviderProfile.user_id == sa.bindparam("provider"))
+    .with_for_update()
+)
 
 
-def lock_provider_specialty(session: Session, provider_id: str) -> tuple[bool, str]:
-    """Lock the provider's profile row: (whether it exists, its specialty or ""). Plain rows on
-    the session's connection, after what the session holds is written (as its own execute
-    would do first)."""
+@dataclass(frozen=True)
+class Demand:
+    """What a freed slot's provider has waiting for it: a slot at that start being offered, and
+    anyone waiting that day."""
+
+    offering: bool
+    waiting: bool
+
+
+def lock_provider_demand(
+    session: Session, provider_id: str, day: date, start: time
+) -> Demand | None:
+    """Lock the provider's profile row and say what waits for a slot freed at `day` `start`;
+    None when the provider has no profile. One statement, plain rows on the session's
+    connection, after what the session holds is written (as its own execute would do first)."""
     session.flush()
-    row = session.connection().execute(_LOCKED_SPECIALTY, {"provider": provider_id}).first()
-    return (row is not None, (row.specialty if row else None) or "")
+    where = {"provider": provider_id, "day": day, "start": start}
+    row = session.connection().execute(_LOCKED_DEMAND, where).first()
+    return None if row is None else Demand(bool(row.offering), bool(row.waiting))
 
 
 def is_offering_at(session: Session, provider_id: str, day: date, start: time) -> bool:
     """Is a slot at this start being offered?"""
     where = {"provider": provider_id, "day": day, "start": start}
     return session.connection().execute(_OFFERING_SLOT_AT, where).first() is not None
-
-
-def anyone_waiting(session: Session, provider_id: str, specialty: str, day: date) -> bool:
-    """Is any entry active on `day` for this provider, or for its specialty naming none?"""
-    where = {"provider": provider_id, "day": day, "specialty": specialty}
-    return session.connection().execute(_ANYONE_WAITING, where).first() is not None
 
 
 def offering_slot_at(

@@ -240,12 +240,14 @@ def offer_freed_slot(
 ) -> Refill:
     """Offer a slot just freed to the waitlist, in the transaction of the change that freed it,
     leaving out the patients `passed_over`. A slot nobody waits for leaves no row."""
-    exists, specialty = queries.lock_provider_specialty(session, freed.provider_id)
+    demand = queries.lock_provider_demand(session, freed.provider_id, freed.day, freed.start)
     # Under the provider's lock: with no slot offered at that start and nobody waiting that day
     # (or no provider), the refill below would write and report nothing; its reads are skipped.
-    if not queries.is_offering_at(session, freed.provider_id, freed.day, freed.start) and (
-        not exists or not queries.anyone_waiting(session, freed.provider_id, specialty, freed.day)
-    ):
+    if demand is None:
+        wanted = queries.is_offering_at(session, freed.provider_id, freed.day, freed.start)
+    else:
+        wanted = demand.offering or demand.waiting
+    if not wanted:
         return Refill()
     schedule = load_day(session, freed.provider_id, freed.day, for_update=True)
     slot = queries.offering_slot_at(session, freed.provider_id, freed.day, freed.start)

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, Protocol, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, load_only
 
+from kernel.database import rowcount
 from models.accounts.tables import User
 from models.appointments.tables import Appointment
 from models.providers.tables import ProviderProfile
@@ -291,27 +292,69 @@ def insert_appointment(session: Session, appointment: Appointment) -> None:
     session.connection().execute(_INSERT_APPOINTMENT, values)
 
 
-# Whose appointment it is, as plain values: what a change checks before it locks anything.
-_OWNERS = sa.select(
-    _APPOINTMENTS.c.id, _APPOINTMENTS.c.patient_id, _APPOINTMENTS.c.provider_id
-).where(_APPOINTMENTS.c.id == sa.bindparam("id"))
+# An appointment's row as a change (reschedule, cancel) reads it: every written column, as plain
+# values, with its provider's name; and the row alone, locked, read again when it changed between
+# that read and the change's conditional UPDATE. Built once.
+_CHANGE_COLUMNS = tuple(c for c in _APPOINTMENTS.columns if c.computed is None)
+_FOR_CHANGE = (
+    sa.select(*_CHANGE_COLUMNS, _USERS.c.first_name, _USERS.c.last_name)
+    .join(_USERS, _USERS.c.id == _APPOINTMENTS.c.provider_id)
+    .where(_APPOINTMENTS.c.id == sa.bindparam("id"))
+)
+_LOCKED_FOR_CHANGE = (
+    sa.select(*_CHANGE_COLUMNS).where(_APPOINTMENTS.c.id == sa.bindparam("id")).with_for_update()
+)
+# A change's values, written only while the row still has the status and calendar sequence the
+# change was judged from (every change of date, time or status moves one or the other).
+_CHANGE = sa.update(_APPOINTMENTS).where(
+    _APPOINTMENTS.c.id == sa.bindparam("seen_id"),
+    _APPOINTMENTS.c.status == sa.bindparam("seen_status"),
+    _APPOINTMENTS.c.calendar_sequence == sa.bindparam("seen_sequence"),
+)
 
 
-class Owners(Protocol):
-    """An appointment's id, its patient and its provider (user ids)."""
+@dataclass(frozen=True)
+class ForChange:
+    """An appointment as a change reads it (a transient `Appointment`, not in the session) and
+    its provider's first and last name."""
 
-    @property
-    def id(self) -> str: ...
-    @property
-    def patient_id(self) -> str: ...
-    @property
-    def provider_id(self) -> str: ...
+    appointment: Appointment
+    provider_first_name: str
+    provider_last_name: str
 
 
-def owners_of(session: Session, appointment_id: str) -> Owners | None:
-    """The appointment's id, patient and provider, or None when there is no such appointment."""
-    row = session.connection().execute(_OWNERS, {"id": appointment_id}).first()
-    return cast("Owners | None", row)
+def _transient(row: sa.Row[Any]) -> Appointment:
+    return Appointment(**{column.key: row._mapping[column] for column in _CHANGE_COLUMNS})
+
+
+def for_change(session: Session, appointment_id: str) -> ForChange | None:
+    """The appointment with its provider's name, or None when there is no such appointment:
+    one statement, on the session's connection, no lock."""
+    row = session.connection().execute(_FOR_CHANGE, {"id": appointment_id}).first()
+    if row is None:
+        return None
+    return ForChange(_transient(row), row.first_name, row.last_name)
+
+
+def locked_for_change(session: Session, appointment_id: str) -> Appointment | None:
+    """The appointment's row as it is now, locked until the transaction ends (SQLite: the write
+    transaction already holds the database's write lock)."""
+    row = session.connection().execute(_LOCKED_FOR_CHANGE, {"id": appointment_id}).first()
+    return None if row is None else _transient(row)
+
+
+def apply_change(session: Session, seen: Appointment, values: dict[str, Any]) -> bool:
+    """Write `values` to the appointment if its row still has `seen`'s status and calendar
+    sequence; False when another change got there first (or the row is gone). On MariaDB the
+    UPDATE waits for a concurrent change's row lock and then re-reads the row; a match holds the
+    row's lock until the transaction ends. Raises IntegrityError as a flush would."""
+    where = {
+        "seen_id": seen.id,
+        "seen_status": seen.status,
+        "seen_sequence": seen.calendar_sequence,
+    }
+    result = session.connection().execute(_CHANGE, {**values, **where})
+    return rowcount(result) == 1
 
 
 def email_of(session: Session, user_id: str) -> str:

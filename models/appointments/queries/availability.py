@@ -20,7 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from models.accounts.tables import User
-from models.appointments.queries.schedules import changes_of_day, load_changes
+from models.appointments.queries.schedules import (
+    changes_from_rows,
+    day_changes_selects,
+    load_changes,
+)
 from models.appointments.rules.schedules import DayChanges, windows_on
 from models.appointments.rules.slots import (
     DEFAULT_DURATION_MINUTES,
@@ -129,12 +133,33 @@ _PROVIDER_WITH_WINDOWS = (
 # Locks the profile row (and the rows joined to it): the lock every booking change and every
 # schedule change of one provider takes first (`lock_provider`).
 _PROVIDER_WITH_WINDOWS_LOCKED = _PROVIDER_WITH_WINDOWS.with_for_update()
-_BOOKINGS_OF_DAY = sa.select(Appointment.start_time, Appointment.duration).where(
+# The day's time off and extra hours and its live bookings, in one UNION ALL: the changes'
+# rows (`queries.schedules`) with a NULL duration, then each booking as a row whose `is_extra`
+# is NULL, with its start and duration.
+_TIME_OFF_OF_DAY, _EXTRA_HOURS_OF_DAY = day_changes_selects(sa.null().label("duration"))
+_BOOKINGS_OF_DAY = sa.select(
+    Appointment.provider_id,
+    sa.null(),
+    sa.null(),
+    sa.null(),
+    Appointment.start_time,
+    sa.null(),
+    sa.null(),
+    sa.null(),
+    Appointment.duration,
+).where(
     Appointment.provider_id == sa.bindparam("provider"),
-    Appointment.date == sa.bindparam("day"),
+    Appointment.date == sa.bindparam("day", type_=sa.Date),
     live_bookings(),
 )
-_BOOKINGS_OF_DAY_BUT_ONE = _BOOKINGS_OF_DAY.where(Appointment.id != sa.bindparam("ignored"))
+_CHANGES_AND_BOOKINGS_OF_DAY: sa.CompoundSelect[Any] = sa.union_all(
+    _TIME_OFF_OF_DAY, _EXTRA_HOURS_OF_DAY, _BOOKINGS_OF_DAY
+)
+_CHANGES_AND_BOOKINGS_OF_DAY_BUT_ONE: sa.CompoundSelect[Any] = sa.union_all(
+    _TIME_OFF_OF_DAY,
+    _EXTRA_HOURS_OF_DAY,
+    _BOOKINGS_OF_DAY.where(Appointment.id != sa.bindparam("ignored")),
+)
 
 
 def load_day(
@@ -149,12 +174,12 @@ def load_day(
     there is no such provider. `ignore_appointment_id` leaves one booking out (the one being
     moved, whose old slot does not block its new one).
 
-    Three statements: the provider with its windows of that weekday and their locations (one
-    row per window, one row without a window when it has none), that date's time off and extra hours
-    (`queries.schedules.changes_of_day`), then the day's bookings. With `for_update`, the
-    provider's rows are locked until the transaction ends: every booking change of one
-    provider reads its day this way first, so they run one after another (SQLite ignores it;
-    there the write transaction already holds the database's write lock).
+    Two statements: the provider with its windows of that weekday and their locations (one
+    row per window, one row without a window when it has none), then that date's time off and
+    extra hours (`queries.schedules.day_changes_selects`) with the day's bookings. With
+    `for_update`, the provider's rows are locked until the transaction ends: every booking
+    change of one provider reads its day this way first, so they run one after another (SQLite
+    ignores it; there the write transaction already holds the database's write lock).
     """
     # Plain rows on the session's connection (no ORM result), after what the session holds is
     # written, as its own execute would do first: the bookings include this transaction's.
@@ -180,15 +205,18 @@ def load_day(
         for row in rows
         if row.address is not None  # a window with a location (the column is NOT NULL)
     }
-    windows = windows_on(day, weekly, changes_of_day(session, provider_user_id, day))
     if ignore_appointment_id is None:
-        booked = connection.execute(_BOOKINGS_OF_DAY, {"provider": provider_user_id, "day": day})
+        day_rows = connection.execute(
+            _CHANGES_AND_BOOKINGS_OF_DAY, {"provider": provider_user_id, "day": day}
+        ).all()
     else:
-        booked = connection.execute(
-            _BOOKINGS_OF_DAY_BUT_ONE,
+        day_rows = connection.execute(
+            _CHANGES_AND_BOOKINGS_OF_DAY_BUT_ONE,
             {"provider": provider_user_id, "day": day, "ignored": ignore_appointment_id},
-        )
-    bookings = [Booking(start, minutes) for start, minutes in booked]
+        ).all()
+    changes = [row for row in day_rows if row.is_extra is not None]
+    bookings = [Booking(row.start_time, row.duration) for row in day_rows if row.is_extra is None]
+    windows = windows_on(day, weekly, changes_from_rows(changes, provider_user_id, day))
     return ProviderDay(profile, windows, bookings, addresses)
 
 

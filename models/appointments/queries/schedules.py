@@ -27,11 +27,11 @@ def window_at(start: time, end: time, location_id: str | None, zone: str | None)
     return Window(start, end, location_id or "", zone or "")
 
 
-def _changes_statement(
-    first: Any, last: Any, provider: sa.ColumnElement[bool] | None
-) -> sa.CompoundSelect[Any]:
-    """Time off overlapping [first, last] and extra hours inside it, as one UNION ALL of
-    (user id, is_extra, start date, end date, start time, end time, location id, zone); the
+def _changes_selects(
+    first: Any, last: Any, provider: sa.ColumnElement[bool] | None, *more: sa.ColumnElement[Any]
+) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """Time off overlapping [first, last] and extra hours inside it, as two selects of (user id,
+    is_extra, start date, end date, start time, end time, location id, zone, then `more`); the
     dates are values or bound parameters."""
     off = (
         sa.select(
@@ -43,6 +43,7 @@ def _changes_statement(
             ProviderTimeOff.end_time,
             sa.null().label("location_id"),
             sa.null().label("time_zone"),
+            *more,
         )
         .join(ProviderProfile, ProviderProfile.id == ProviderTimeOff.provider_id)
         .where(ProviderTimeOff.end_date >= first, ProviderTimeOff.start_date <= last)
@@ -57,6 +58,7 @@ def _changes_statement(
             ProviderExtraHours.end_time,
             ProviderExtraHours.location_id,
             ProviderLocation.time_zone,
+            *more,
         )
         .join(ProviderProfile, ProviderProfile.id == ProviderExtraHours.provider_id)
         .outerjoin(ProviderLocation, ProviderLocation.id == ProviderExtraHours.location_id)
@@ -64,7 +66,14 @@ def _changes_statement(
     )
     if provider is not None:
         off, extra = off.where(provider), extra.where(provider)
-    return sa.union_all(off, extra)
+    return off, extra
+
+
+def _changes_statement(
+    first: Any, last: Any, provider: sa.ColumnElement[bool] | None
+) -> sa.CompoundSelect[Any]:
+    """`_changes_selects` as one UNION ALL."""
+    return sa.union_all(*_changes_selects(first, last, provider))
 
 
 # A span of dates (`first`, `last`), for the bound providers (`providers`, user ids) or for
@@ -101,7 +110,8 @@ def _by_day(rows: Sequence[Any], first: date, last: date) -> dict[str, ChangesBy
     """The rows of `_changes_statement` as each provider's changes by date."""
     off_by_day: dict[str, dict[date, list[TimeOff]]] = defaultdict(lambda: defaultdict(list))
     extra_by_day: dict[str, dict[date, list[Window]]] = defaultdict(lambda: defaultdict(list))
-    for user_id, is_extra, start_date, end_date, start, end, location_id, zone in rows:
+    for row in rows:
+        user_id, is_extra, start_date, end_date, start, end, location_id, zone = row[:8]
         if is_extra:
             extra_by_day[user_id][start_date].append(window_at(start, end, location_id, zone))
             continue
@@ -120,17 +130,15 @@ def _by_day(rows: Sequence[Any], first: date, last: date) -> dict[str, ChangesBy
     return found
 
 
-# One provider's one day, as every slots request, booking and rescheduling reads it: built
-# once, with bound parameters.
-_CHANGES_OF_DAY = _changes_statement(
-    sa.bindparam("day", type_=sa.Date),
-    sa.bindparam("day", type_=sa.Date),
-    ProviderProfile.user_id == sa.bindparam("provider"),
-)
+def day_changes_selects(*more: sa.ColumnElement[Any]) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The time off and extra hours of the bound provider (`provider`, a user id) on the bound
+    `day`, as `_changes_selects` (with `more` columns), for a statement built once that reads
+    them with something else of that day (`queries.availability.load_day`)."""
+    day = sa.bindparam("day", type_=sa.Date)
+    return _changes_selects(day, day, ProviderProfile.user_id == sa.bindparam("provider"), *more)
 
 
-def changes_of_day(session: Session, provider_user_id: str, day: date) -> DayChanges | None:
-    """The time off and extra hours of one provider (its user id) on `day`, or None: one
-    statement."""
-    rows = session.connection().execute(_CHANGES_OF_DAY, {"provider": provider_user_id, "day": day})
-    return _by_day(rows.all(), day, day).get(provider_user_id, {}).get(day)
+def changes_from_rows(rows: Sequence[Any], provider_user_id: str, day: date) -> DayChanges | None:
+    """The time off and extra hours of one provider on `day` from rows of `day_changes_selects`
+    (their first eight columns), or None when there are none."""
+    return _by_day(rows, day, day).get(provider_user_id, {}).get(day)

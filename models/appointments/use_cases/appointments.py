@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -35,14 +36,13 @@ from models.appointments.queries import lifecycle as lifecycle_queries
 from models.appointments.queries.appointments import (
     AppointmentFilters,
     AppointmentWithProvider,
+    ForChange,
     ListedAppointment,
-    Owners,
 )
 from models.appointments.queries.availability import (
     ProviderDay,
     has_seen,
     load_day,
-    name_of_provider,
     provider_name,
 )
 from models.appointments.rules.schedules import holds
@@ -329,28 +329,50 @@ def book_in(
 book = writes(book_in)
 
 
-def _owners_for_change(
+def _read_for_change(
     session: Session,
     identity: Identity,
     appointment_id: str,
-    allowed: Callable[[Identity, Owners], None],
-) -> Owners:
-    """Whose appointment it is, read as plain values and checked against `allowed` before the
-    change locks anything; the change then loads the row itself, under its lock."""
-    owners = appointment_queries.owners_of(session, appointment_id)
-    if owners is None:
+    allowed: Callable[[Identity, Appointment], None],
+) -> ForChange:
+    """The appointment with its provider's name, read as plain values and checked against
+    `allowed` before the change locks anything (whose it is never changes)."""
+    found = appointment_queries.for_change(session, appointment_id)
+    if found is None:
         raise AppointmentNotFound()
-    audit.note(subject=owners.patient_id)
-    allowed(identity, owners)
-    return owners
+    audit.note(subject=found.appointment.patient_id)
+    allowed(identity, found.appointment)
+    return found
 
 
-def _locked(session: Session, owners: Owners, *, for_update: bool = False) -> Appointment:
-    """The appointment's row as it is now (read after the change took its lock)."""
-    appointment = session.get(Appointment, owners.id, with_for_update=for_update or None)
-    if appointment is None:  # deleted since `_owners_for_change` read it
-        raise AppointmentNotFound()
-    return appointment
+# What a change writes, judged from the appointment as read (raising its refusal instead).
+Judge = Callable[[Appointment], dict[str, Any]]
+
+
+def _change(session: Session, read: Appointment, judge: Judge) -> tuple[FreedSlot, Appointment]:
+    """Write what `judge` decides for the appointment as `read`, if its row has not changed since
+    (one conditional UPDATE); else read the row again, locked, and judge that. The slot the
+    appointment held when judged, and the appointment as written (a transient `Appointment`)."""
+    current = read
+    for _attempt in range(2):
+        values = judge(current)
+        try:
+            written = appointment_queries.apply_change(session, current, values)
+        except IntegrityError as exc:
+            if _slot_violation(exc):
+                raise SlotTaken() from exc
+            raise
+        if written:
+            left = _slot_of(current)
+            for key, value in values.items():
+                setattr(current, key, value)
+            return left, current
+        found = appointment_queries.locked_for_change(session, current.id)
+        if found is None:  # deleted since it was read
+            raise AppointmentNotFound()
+        current = found
+    # The second attempt judged the row under its lock: only a lock not held gets here.
+    raise ChangedMeanwhile("The appointment was changed meanwhile")
 
 
 def _when(day: date, start: time) -> str:
@@ -358,12 +380,12 @@ def _when(day: date, start: time) -> str:
     return f"{day.isoformat()}T{start.strftime('%H:%M')}"
 
 
-def _may_move(identity: Identity, owners: Owners) -> None:
-    require_appointment_changer(identity, owners.patient_id)
+def _may_move(identity: Identity, appointment: Appointment) -> None:
+    require_appointment_changer(identity, appointment.patient_id)
 
 
-def _may_cancel(identity: Identity, owners: Owners) -> None:
-    require_may_cancel(identity, owners.patient_id, owners.provider_id)
+def _may_cancel(identity: Identity, appointment: Appointment) -> None:
+    require_may_cancel(identity, appointment.patient_id, appointment.provider_id)
 
 
 @writes
@@ -380,30 +402,37 @@ def reschedule(
 ) -> Appointment:
     """Move an appointment (its patient's, or the front desk's for them) to another free slot
     of the same provider; `slot_freed` hears of the start it leaves."""
-    owners = _owners_for_change(session, identity, appointment_id, _may_move)
-    # Lock the provider first, then read the row, so a concurrent change to it is seen.
+    read = _read_for_change(session, identity, appointment_id, _may_move).appointment
+    # Lock the provider first; the move is then written only if the row is still as judged.
     schedule = load_day(
-        session, owners.provider_id, day, for_update=True, ignore_appointment_id=owners.id
+        session, read.provider_id, day, for_update=True, ignore_appointment_id=read.id
     )
-    appointment = _locked(session, owners)
-    refusal = refusal_to_reschedule(
-        appointment.status, appointment.starts_at(clock.zone), clock.now
-    )
-    if refusal:
-        raise ChangeRefused(refusal)
-    if schedule is None:  # the provider's profile is gone; no slot can be offered
-        raise InvalidInput.field("time", "the provider has no available times")
-    _check_day(day, clock, schedule.zone(clock.zone))
-    _check_slot(schedule, day, start, appointment.duration, clock)
-    left = _slot_of(appointment)
-    audit.note(details={"from": _when(appointment.date, appointment.start_time),
-                        "to": _when(day, start)})  # fmt: skip
-    place = _place(session, schedule, start, appointment.duration)
-    appointment.date, appointment.start_time = day, start
-    appointment.location, appointment.time_zone = place.address, place.zone
-    appointment.reschedule_reason = reason
-    appointment.calendar_sequence += 1
-    flush_slot(session)
+
+    def judge(appointment: Appointment) -> dict[str, Any]:
+        refusal = refusal_to_reschedule(
+            appointment.status, appointment.starts_at(clock.zone), clock.now
+        )
+        if refusal:
+            raise ChangeRefused(refusal)
+        if schedule is None:  # the provider's profile is gone; no slot can be offered
+            raise InvalidInput.field("time", "the provider has no available times")
+        _check_day(day, clock, schedule.zone(clock.zone))
+        _check_slot(schedule, day, start, appointment.duration, clock)
+        audit.note(details={"from": _when(appointment.date, appointment.start_time),
+                            "to": _when(day, start)})  # fmt: skip
+        place = _place(session, schedule, start, appointment.duration)
+        return {
+            "date": day,
+            "start_time": start,
+            "location": place.address,
+            "time_zone": place.zone,
+            "reschedule_reason": reason,
+            "calendar_sequence": appointment.calendar_sequence + 1,
+            "updated_at": utcnow(),
+        }
+
+    left, appointment = _change(session, read, judge)
+    assert schedule is not None  # `judge` refused otherwise
     slot_freed(session, left, clock)
     notifications.on_rescheduled(
         session,
@@ -436,22 +465,29 @@ def cancel(
 ) -> Appointment:
     """Cancel an appointment (by its patient, or by staff with a reason); its slot is free as
     soon as this commits, and `slot_freed` hears of it in the same unit of work."""
-    owners = _owners_for_change(session, identity, appointment_id, _may_cancel)
-    appointment = _locked(session, owners, for_update=True)
-    check_expected(appointment.status, expected_status)
-    refusal = refusal_to_cancel(appointment.status, appointment.starts_at(clock.zone), clock.now)
-    if refusal:
-        raise ChangeRefused(refusal)
-    appointment.status = "cancelled"
-    appointment.cancelled_at = clock.now
-    appointment.cancellation_reason = reason
-    appointment.calendar_sequence += 1
-    session.flush()
-    provider = name_of_provider(session, appointment.provider_id)
+    found = _read_for_change(session, identity, appointment_id, _may_cancel)
+
+    def judge(appointment: Appointment) -> dict[str, Any]:
+        check_expected(appointment.status, expected_status)
+        refusal = refusal_to_cancel(
+            appointment.status, appointment.starts_at(clock.zone), clock.now
+        )
+        if refusal:
+            raise ChangeRefused(refusal)
+        return {
+            "status": "cancelled",
+            "cancelled_at": clock.now,
+            "cancellation_reason": reason,
+            "calendar_sequence": appointment.calendar_sequence + 1,
+            "updated_at": utcnow(),
+        }
+
+    left, appointment = _change(session, found.appointment, judge)
+    provider = provider_name(found.provider_first_name, found.provider_last_name)
     notifications.on_cancelled(
         session, visit_of(appointment, provider, clock), appointment.patient_id, clock.now, outbox
     )
-    slot_freed(session, _slot_of(appointment), clock)
+    slot_freed(session, left, clock)
     return appointment
 
 

@@ -9,8 +9,10 @@ import pytest
 
 from kernel.clock import Clock
 from kernel.errors import InvalidInput, NotAllowed
-from models.appointments.errors import NotAcceptingNewPatients, SlotTaken
+from models.appointments.errors import ChangeRefused, NotAcceptingNewPatients, SlotTaken
+from models.appointments.queries import appointments as appointment_queries
 from models.appointments.queries.appointments import AppointmentFilters
+from models.appointments.tables import Appointment
 from models.appointments.use_cases import appointments as use_cases
 from models.appointments.use_cases.appointments import BookingRequest, FreedSlot
 from models.notifications.use_cases import OutboxPolicy
@@ -167,3 +169,92 @@ def test_the_clock_decides_what_is_past(services: Services, people):
             "https://m",
             OUTBOX,
         )
+
+
+def _read_as_it_was(monkeypatch: pytest.MonkeyPatch, **was: object) -> None:
+    """Make a change's first read see the row as it was before a change it has not seen (the
+    values `was`): its conditional UPDATE then finds the row changed and must judge it again."""
+    real = appointment_queries.for_change
+
+    def stale(session, appointment_id):  # type: ignore[no-untyped-def]
+        found = real(session, appointment_id)
+        for key, value in was.items():
+            setattr(found.appointment, key, value)
+        return found
+
+    monkeypatch.setattr(appointment_queries, "for_change", stale)
+
+
+def _row(services: Services, appointment_id: str) -> Appointment:
+    with services.db.new_session() as session:
+        found = session.get(Appointment, appointment_id)
+        assert found is not None
+        return found
+
+
+def test_a_cancellation_judged_on_a_stale_row_is_judged_again_on_the_row_as_it_is(
+    services: Services, people, monkeypatch: pytest.MonkeyPatch
+):
+    doctor, first, _ = people
+    with services.db.new_session() as session:
+        confirmed = an_appointment(
+            session, first, doctor, NEXT_WEDNESDAY, time(9), status="confirmed",
+            calendar_sequence=2,
+        )  # fmt: skip
+        session.commit()
+    _read_as_it_was(monkeypatch, status="scheduled", calendar_sequence=1)
+    freed: list[FreedSlot] = []
+    cancelled = use_cases.cancel(
+        services.db, identity_of(first), confirmed.id, "Plans changed, sorry", CLOCK, OUTBOX,
+        lambda session, slot, clock: freed.append(slot),
+    )  # fmt: skip
+    assert (cancelled.status, cancelled.calendar_sequence) == ("cancelled", 3)
+    stored = _row(services, confirmed.id)
+    assert (stored.status, stored.calendar_sequence) == ("cancelled", 3)
+    assert stored.cancellation_reason == "Plans changed, sorry"
+    assert freed == [FreedSlot(doctor.id, NEXT_WEDNESDAY, time(9), 30)]
+
+
+def test_a_cancellation_whose_row_ended_meanwhile_is_refused_and_writes_nothing(
+    services: Services, people, monkeypatch: pytest.MonkeyPatch
+):
+    doctor, first, _ = people
+    with services.db.new_session() as session:
+        ended = an_appointment(
+            session, first, doctor, NEXT_WEDNESDAY, time(9), status="cancelled",
+            calendar_sequence=1,
+        )  # fmt: skip
+        session.commit()
+    _read_as_it_was(monkeypatch, status="scheduled", calendar_sequence=0)
+    with pytest.raises(ChangeRefused):
+        use_cases.cancel(
+            services.db, identity_of(first), ended.id, "Plans changed, sorry", CLOCK, OUTBOX,
+            lambda session, slot, clock: None,
+        )  # fmt: skip
+    stored = _row(services, ended.id)
+    assert (stored.status, stored.calendar_sequence, stored.cancellation_reason) == (
+        "cancelled", 1, None,
+    )  # fmt: skip
+
+
+def test_a_move_judged_on_a_stale_row_is_judged_again_and_frees_the_start_it_held(
+    services: Services, people, monkeypatch: pytest.MonkeyPatch
+):
+    doctor, first, _ = people
+    with services.db.new_session() as session:
+        moved = an_appointment(
+            session, first, doctor, NEXT_WEDNESDAY, time(9, 30), calendar_sequence=1
+        )
+        session.commit()
+    # The move read the row before an earlier move (from 9:00 to 9:30) had committed.
+    _read_as_it_was(monkeypatch, start_time=time(9), calendar_sequence=0)
+    freed: list[FreedSlot] = []
+    answer = use_cases.reschedule(
+        services.db, identity_of(first), moved.id, NEXT_WEDNESDAY, time(9), "Earlier suits me",
+        CLOCK, OUTBOX, lambda session, slot, clock: freed.append(slot),
+    )  # fmt: skip
+    assert (answer.start_time, answer.calendar_sequence) == (time(9), 2)
+    stored = _row(services, moved.id)
+    assert (stored.start_time, stored.calendar_sequence) == (time(9), 2)
+    assert stored.reschedule_reason == "Earlier suits me"
+    assert freed == [FreedSlot(doctor.id, NEXT_WEDNESDAY, time(9, 30), 30)]
