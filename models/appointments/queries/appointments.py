@@ -273,8 +273,12 @@ def list_appointments(
     return [_unpacked(row.packed, dialect) for row in rows], total
 
 
+# One appointment with its provider, its id a bind parameter: built once, not per request.
+_ONE_WITH_PROVIDER = _WITH_PROVIDER.where(_APPOINTMENTS.c.id == sa.bindparam("id"))
+
+
 def get_appointment(session: Session, appointment_id: str) -> AppointmentWithProvider | None:
-    row = session.execute(_WITH_PROVIDER.where(_APPOINTMENTS.c.id == appointment_id)).first()
+    row = session.execute(_ONE_WITH_PROVIDER, {"id": appointment_id}).first()
     return None if row is None else AppointmentWithProvider(*row)
 
 
