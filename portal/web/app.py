@@ -27,6 +27,7 @@ from portal.web.csrf import CsrfMiddleware
 from portal.web.input_limits import BodyLimitMiddleware, HeadLimitsMiddleware, upload_operations
 from portal.web.middleware import ConcretePathsFirst, RequestContextMiddleware
 from portal.web.request_log import RequestObservationMiddleware
+from portal.web.signatures import with_signature_once
 from portal.web.uploads import with_streaming_uploads
 from portal.web.validation import VALIDATOR_MAP
 
@@ -41,7 +42,7 @@ def _handler_for(name: str) -> Callable[..., Any]:
     handler: Callable[..., Any] = get_function_from_name(
         f"{module}.{_CAMEL_BOUNDARY.sub('_', operation_id).lower()}"
     )
-    return handler
+    return with_signature_once(handler)
 
 
 def _only_routed_requests() -> None:

@@ -10,11 +10,13 @@ from starlette.concurrency import run_in_threadpool
 
 from handlers import dependencies
 from kernel.errors import NotAuthenticated, NotFound
+from portal.web.signatures import with_signature_once
 from security.tokens import InvalidToken
 
 SESSION_ENDED = "Session has ended; please log in again"
 
 
+@with_signature_once
 async def bearer_info(token: str) -> dict[str, Any]:
     """Claims of a valid access token of a session that has not ended; any defect is a 401
     naming what is wrong.
@@ -36,6 +38,7 @@ async def bearer_info(token: str) -> dict[str, Any]:
     return claims
 
 
+@with_signature_once
 def metrics_token_info(token: str) -> dict[str, Any]:
     """The monitoring system's static token (METRICS_TOKEN); without one, /metrics is off."""
     expected = dependencies.current().settings.metrics_token

@@ -102,7 +102,8 @@ def _closest_limit_headers(limiter: Limiter) -> Callable[[flask.Response], flask
         if own is not None:
             response.headers["Retry-After"] = own
         applied = limiter.current_limits
-        if applied:
+        # One limit (most requests: the general one alone) is the one flask-limiter described.
+        if len(applied) > 1:
             closest = min(applied, key=lambda limit: limit.remaining)
             response.headers["X-RateLimit-Limit"] = str(closest.limit.amount)
             response.headers["X-RateLimit-Remaining"] = str(closest.remaining)
