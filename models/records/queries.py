@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, Protocol, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kernel.packed import Packed
 from models.accounts.tables import User
 from models.appointments.queries.availability import patients_in_care_of
 from models.providers.rules import specialty_name
@@ -135,20 +136,39 @@ _USERS = cast(sa.Table, User.__table__)
 _PROFILES = cast(sa.Table, ProviderProfile.__table__)
 _ATTACHMENTS = cast(sa.Table, MedicalRecordAttachment.__table__)
 
-_LISTED_COLUMNS = (
-    *(
-        _RECORDS.c[name]
-        for name in (
-            "id", "patient_id", "provider_id", "type", "title", "date", "description",
-            "is_new", "version", "created_at", "updated_at",
-        )
-    ),
-    _USERS.c.id.label("author_id"),
-    _USERS.c.first_name.label("author_first_name"),
-    _USERS.c.last_name.label("author_last_name"),
-    _PROFILES.c.specialty,
-    sa.func.count().over().label("total"),
-)  # fmt: skip
+
+class _ListedRecord(NamedTuple):
+    """A record of a page, with its author's columns (None without one), as `_LISTED` unpacks it."""
+
+    id: str
+    patient_id: str
+    provider_id: str | None
+    type: str
+    title: str
+    date: date
+    description: str | None
+    is_new: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    author_id: str | None
+    author_first_name: Any  # str, None exactly when author_id is
+    author_last_name: Any
+    specialty: str | None
+
+
+# A page's columns, in `_ListedRecord`'s order, packed into one JSON array per row
+# (`kernel.packed`: the MySQL driver parses each column's description in Python), and the total.
+_LISTED = Packed(
+    (
+        *(_RECORDS.c[name] for name in _ListedRecord._fields[:11]),
+        _USERS.c.id,
+        _USERS.c.first_name,
+        _USERS.c.last_name,
+        _PROFILES.c.specialty,
+    )
+)
+_LISTED_COLUMNS = (_LISTED.column, sa.func.count().over().label("total"))
 
 _FILTERS = {
     "type": lambda value: _RECORDS.c.type == value,
@@ -229,10 +249,12 @@ def list_records(
         total = 0
     else:  # past the last page: no row carries the total
         total = int(connection.execute(count_statement, values).scalar_one())
+    dialect = connection.dialect
+    listed = [_ListedRecord._make(_LISTED.unpack(row.packed, dialect)) for row in found]
     files: dict[str, list[AttachmentColumns]] = defaultdict(list)
-    if found:
+    if listed:
         for attachment in connection.execute(
-            _ATTACHMENTS_OF, {"record_ids": [row.id for row in found]}
+            _ATTACHMENTS_OF, {"record_ids": [row.id for row in listed]}
         ):
             files[attachment.record_id].append(attachment)
     rows = [
@@ -244,7 +266,7 @@ def list_records(
             specialty=specialty_name(row.specialty) if row.specialty else None,
             attachments=files.get(row.id, []),
         )
-        for row in found
+        for row in listed
     ]
     return rows, total
 

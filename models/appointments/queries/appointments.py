@@ -10,20 +10,19 @@ JSON.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any, NamedTuple, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, load_only
 
 from kernel.database import rowcount
+from kernel.packed import Packed
 from models.accounts.tables import User
 from models.appointments.tables import Appointment
 from models.providers.tables import ProviderProfile
-from security.phi import EncryptedText
 from security.policy.appointments import AppointmentScope
 
 
@@ -181,51 +180,21 @@ class ListedRow(NamedTuple):
     photo_url: str | None
 
 
-# A page's columns, in `ListedRow`'s order, packed into one JSON array per row: the MySQL
-# driver parses every column of every row (and each column's description) in Python, and one
-# text column with `json.loads` (C) costs a fraction of twenty-two. Unpacked by `_unpacked`.
-_PACKED_COLUMNS = (
-    *(_APPOINTMENTS.c[name] for name in ListedRow._fields[:17]),
-    _USERS.c.first_name,
-    _USERS.c.last_name,
-    _PROFILES.c.specialty,
-    _PROFILES.c.npi,
-    _PROFILES.c.photo_url,
+# A page's columns, in `ListedRow`'s order, packed into one JSON array per row
+# (`kernel.packed`): the MySQL driver parses every column of every row (and each column's
+# description) in Python, and one text column with `json.loads` (C) costs a fraction of
+# twenty-two. Their values come back as the columns' types return them (PHI decrypted by its own).
+_PACKED_ROW = Packed(
+    (
+        *(_APPOINTMENTS.c[name] for name in ListedRow._fields[:17]),
+        _USERS.c.first_name,
+        _USERS.c.last_name,
+        _PROFILES.c.specialty,
+        _PROFILES.c.npi,
+        _PROFILES.c.photo_url,
+    )
 )
-assert len(_PACKED_COLUMNS) == len(ListedRow._fields)
-_PACKED = (
-    sa.func.json_array(*_PACKED_COLUMNS).label("packed"),
-    sa.func.count().over().label("total"),
-)
-
-# What the columns' types would have done to each value (JSON carries text and numbers): the
-# PHI columns decrypt with their own type, dates and times parse from ISO text (both databases
-# write them so), the UTC timestamps come back aware.
-_PHI = {
-    ListedRow._fields.index(name): cast(EncryptedText, _APPOINTMENTS.c[name].type)
-    for name in ("reason", "notes")
-}
-_DATE, _START, _VIRTUAL = (ListedRow._fields.index(n) for n in ("date", "start_time", "is_virtual"))
-_TIMESTAMPS = tuple(
-    ListedRow._fields.index(n)
-    for n in ("check_in_time", "check_out_time", "created_at", "updated_at")
-)
-
-
-def _utc(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def _unpacked(packed: str, dialect: sa.Dialect) -> ListedRow:
-    values = json.loads(packed)
-    values[_DATE] = date.fromisoformat(values[_DATE])
-    values[_START] = time.fromisoformat(values[_START])
-    values[_VIRTUAL] = bool(values[_VIRTUAL])
-    for index in _TIMESTAMPS:
-        values[index] = _utc(values[index])
-    for index, column_type in _PHI.items():
-        values[index] = column_type.process_result_value(values[index], dialect)
-    return ListedRow._make(values)
+_PACKED = (_PACKED_ROW.column, sa.func.count().over().label("total"))
 
 
 @functools.cache
@@ -270,7 +239,7 @@ def list_appointments(
     else:  # past the last page: no row carries the total
         total = int(connection.execute(count_statement, values).scalar_one())
     dialect = connection.dialect
-    return [_unpacked(row.packed, dialect) for row in rows], total
+    return [ListedRow._make(_PACKED_ROW.unpack(row.packed, dialect)) for row in rows], total
 
 
 # One appointment with its provider, its id a bind parameter: built once, not per request.

@@ -1,0 +1,58 @@
+"""Packed rows (`kernel.packed`): each value back as its column type returns it, per backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import cast
+
+import pytest
+import sqlalchemy as sa
+
+from kernel.packed import Packed
+from models.appointments.tables import Appointment
+from models.providers.tables import ProviderProfile
+from models.records.tables import MedicalRecord
+
+APPOINTMENTS = cast(sa.Table, Appointment.__table__)
+RECORDS = cast(sa.Table, MedicalRecord.__table__)
+
+
+def _packed_and_plain(session: sa.orm.Session, table: sa.Table) -> list[tuple[list, tuple]]:  # type: ignore[type-arg]
+    columns = [c for c in table.columns if c.computed is None]
+    packed = Packed(columns)
+    connection = session.connection()
+    rows = connection.execute(
+        sa.select(packed.column, *columns).order_by(table.c.id)
+    ).all()  # fmt: skip
+    return [(packed.unpack(row[0], connection.dialect), tuple(row[1:])) for row in rows]
+
+
+def test_every_appointment_column_reads_as_its_type(db_session):
+    row = db_session.scalars(sa.select(Appointment).order_by(Appointment.id)).first()
+    row.notes = 'Bring the "old" results \\ ünïcode 😀'
+    row.is_virtual, row.location = True, None
+    row.check_in_time = datetime(2026, 1, 2, 9, 1, 2, 345678, tzinfo=UTC)
+    row.check_out_time = None
+    db_session.commit()
+    pairs = _packed_and_plain(db_session, APPOINTMENTS)
+    assert pairs and all(packed == list(plain) for packed, plain in pairs)
+    first = dict(
+        zip([c.key for c in APPOINTMENTS.columns if c.computed is None], pairs[0][0], strict=True)
+    )
+    assert first["notes"] == 'Bring the "old" results \\ ünïcode 😀'
+    assert first["check_in_time"] == datetime(2026, 1, 2, 9, 1, 2, 345678, tzinfo=UTC)
+    assert first["is_virtual"] is True and first["location"] is None
+    assert first["check_out_time"] is None and isinstance(first["start_time"], time)
+
+
+def test_every_record_column_reads_as_its_type(db_session):
+    pairs = _packed_and_plain(db_session, RECORDS)
+    assert pairs and all(packed == list(plain) for packed, plain in pairs)
+    assert all(
+        isinstance(packed[RECORDS.columns.keys().index("is_new")], bool) for packed, _ in pairs
+    )
+
+
+def test_a_column_type_without_a_packed_reading_is_refused():
+    with pytest.raises(TypeError):
+        Packed([ProviderProfile.languages])
