@@ -46,17 +46,7 @@ def test_a_session_ended_on_one_worker_is_refused_by_the_other(redis_url, tmp_pa
             # logout on the first; the second refuses the access token at once
             session = login(first)
             assert me(second, session).status_code == 200  # the second asked, and was told no
-            headers = {
-                "Authorization": f"Bearer {session['accessToken']}",
-                "X-CSRF-Token": session["csrfToken"],
-            }
-            out = httpx.post(
-                f"{first}/api/auth/logout",
-                json={"refreshToken": session["refreshToken"]},
-                headers=headers,
-                timeout=10,
-            )
-            assert out.status_code == 204
+            logout(first, session)
             for url in (second, first):
                 refused = me(url, session)
                 assert refused.status_code == 401
