@@ -173,16 +173,6 @@ def _slot_violation(exc: IntegrityError) -> bool:
     return SLOT_INDEX in str(exc.orig) or "UNIQUE constraint failed: appointments" in str(exc.orig)
 
 
-def flush_slot(session: Session) -> None:
-    """Write now, turning a unique-slot violation (a race past the lock) into 409."""
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        if _slot_violation(exc):
-            raise SlotTaken() from exc
-        raise
-
-
 def insert_slot(session: Session, appointment: Appointment) -> None:
     """Write a new appointment's row now, turning a unique-slot violation into 409."""
     try:

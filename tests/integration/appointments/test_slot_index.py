@@ -3,26 +3,23 @@ provider lock), on SQLite and MariaDB, and a cancelled booking does not count.""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 
 from models import Appointment
 from models.appointments.errors import SlotTaken
-from models.appointments.use_cases.appointments import flush_slot
+from models.appointments.use_cases.appointments import insert_slot
 from portal.web.errors import status_of
 
 
 def _copy_of(row: Appointment) -> Appointment:
-    return Appointment(
-        patient_id=row.patient_id,
-        provider_id=row.provider_id,
-        date=row.date,
-        start_time=row.start_time,
-        type=row.type,
-        status="scheduled",
-        reason="A second booking of a taken slot",
-        duration=row.duration,
-    )
+    """A new live booking of `row`'s slot, every column set (as booking writes one)."""
+    written = (c.key for c in Appointment.__table__.columns if c.computed is None)
+    copy = Appointment(**{key: getattr(row, key) for key in written})
+    copy.id, copy.status, copy.reason = str(uuid.uuid4()), "scheduled", "A second booking"
+    return copy
 
 
 def _a_live_appointment(db_session) -> Appointment:
@@ -37,8 +34,7 @@ def test_a_second_live_row_on_one_slot_is_a_conflict(services, db_session):
     live = _a_live_appointment(db_session)
 
     def double_book(session):
-        session.add(_copy_of(live))
-        flush_slot(session)
+        insert_slot(session, _copy_of(live))
 
     with pytest.raises(SlotTaken) as raised:
         services.db.run(double_book)
@@ -55,8 +51,7 @@ def test_a_cancelled_row_leaves_its_slot_free(services, db_session):
 
     def rebook(session):
         copy = _copy_of(live)
-        session.add(copy)
-        flush_slot(session)
+        insert_slot(session, copy)
         return copy.id
 
     new_id = services.db.run(rebook)
