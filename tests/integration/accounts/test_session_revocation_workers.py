@@ -47,10 +47,7 @@ def test_a_session_ended_on_one_worker_is_refused_by_the_other(redis_url, tmp_pa
             session = login(first)
             assert me(second, session).status_code == 200  # the second asked, and was told no
             logout(first, session)
-            for url in (second, first):
-                refused = me(url, session)
-                assert refused.status_code == 401
-                assert refused.json()["error"]["message"] == ENDED
+            assert_ended(session, second, first)
             # refresh-token reuse detected by the second; the first refuses the session's tokens
             other = login(first)
             rotated = httpx.post(
@@ -76,6 +73,14 @@ def exists_calls(store: redis.Redis) -> int:
     """EXISTS commands the Redis has run (the revocation check's round trip)."""
     stats = store.info("commandstats").get("cmdstat_exists")
     return int(stats["calls"]) if stats else 0
+
+
+def assert_ended(session: dict, *base_urls: str) -> None:
+    """Every server refuses the session's access token: its session ended."""
+    for base_url in base_urls:
+        refused = me(base_url, session)
+        assert refused.status_code == 401
+        assert refused.json()["error"]["message"] == ENDED
 
 
 def logout(base_url: str, session: dict) -> None:
@@ -119,10 +124,7 @@ def test_through_the_subscription_a_check_asks_redis_nothing_and_a_logout_still_
             wait_until(a_round_asks_redis_nothing, timeout=20, what="checks without EXISTS")
             before = exists_calls(store)
             logout(first, session)
-            for base in (second, first):
-                refused = me(base, session)
-                assert refused.status_code == 401
-                assert refused.json()["error"]["message"] == ENDED
+            assert_ended(session, second, first)
             assert exists_calls(store) == before
 
 
@@ -144,9 +146,6 @@ def test_when_the_subscription_is_cut_checks_ask_redis_and_a_logout_still_counts
             )
             store.client_kill_filter(_type="pubsub")  # no process hears the logout's message
             logout(first, session)
-            for base in (second, first):
-                refused = me(base, session)
-                assert refused.status_code == 401
-                assert refused.json()["error"]["message"] == ENDED
+            assert_ended(session, second, first)
             other = login(second)
             assert me(first, other).status_code == 200  # the others still get in
