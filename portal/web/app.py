@@ -20,14 +20,13 @@ from kernel.errors import NotFound
 from kernel.settings import Settings, load_settings
 from openapi import SPEC_PATH
 from portal.runtime import Services, build_services
-from portal.web import errors, limits, published_spec, read_your_writes, swagger_ui
+from portal.web import errors, limits, operations, published_spec, read_your_writes, swagger_ui
 from portal.web.audit import AuditingResolver
 from portal.web.cors import PortalCorsMiddleware
 from portal.web.csrf import CsrfMiddleware
 from portal.web.input_limits import BodyLimitMiddleware, HeadLimitsMiddleware, upload_operations
 from portal.web.middleware import ConcretePathsFirst, RequestContextMiddleware
 from portal.web.request_log import RequestObservationMiddleware
-from portal.web.signatures import with_signature_once
 from portal.web.uploads import with_streaming_uploads
 from portal.web.validation import VALIDATOR_MAP
 
@@ -42,7 +41,7 @@ def _handler_for(name: str) -> Callable[..., Any]:
     handler: Callable[..., Any] = get_function_from_name(
         f"{module}.{_CAMEL_BOUNDARY.sub('_', operation_id).lower()}"
     )
-    return with_signature_once(handler)
+    return handler
 
 
 def _only_routed_requests() -> None:
@@ -86,6 +85,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             swagger_ui_template_dir=str(swagger_ui.TEMPLATE_DIR),
         ),
     )
+    operations.decorate_once(app.app)  # before connexion registers its operations
     published_spec.install(app.app)
     swagger_ui.install(app.app)
     spec_paths = published_spec.committed()["paths"]

@@ -1,7 +1,7 @@
-"""Signatures computed once: connexion inspects the parameters of a handler and of a security
-scheme's check on every request (FlaskApp decorates the handler anew per request, the security
-layer asks which keywords the check takes), and `inspect.signature` answers a kept signature
-(PEP 362's `__signature__`) without rebuilding it from the code object."""
+"""Signatures computed once: connexion's security layer asks on every request which keywords a
+security scheme's check takes, and `inspect.signature` answers a kept signature (PEP 362's
+`__signature__`) without rebuilding it from the code object. (Handlers are decorated once, by
+`portal.web.operations`.)"""
 
 from __future__ import annotations
 
