@@ -41,8 +41,9 @@ def _changes_selects(
             ProviderTimeOff.end_date,
             ProviderTimeOff.start_time,
             ProviderTimeOff.end_time,
-            sa.null().label("location_id"),
-            sa.null().label("time_zone"),
+            # typed NULLs, so that a statement may pack these columns (`kernel.packed`)
+            sa.type_coerce(sa.null(), sa.String).label("location_id"),
+            sa.type_coerce(sa.null(), sa.String).label("time_zone"),
             *more,
         )
         .join(ProviderProfile, ProviderProfile.id == ProviderTimeOff.provider_id)
