@@ -22,9 +22,12 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from kernel.packed import Packed
 from models.accounts.tables import User
 from models.appointments.queries.schedules import (
+    ChangesByDay,
+    changes_by_day,
     changes_from_rows,
     day_changes_selects,
     load_changes,
+    span_changes_selects,
 )
 from models.appointments.rules.schedules import DayChanges, windows_on
 from models.appointments.rules.slots import (
@@ -359,6 +362,67 @@ def load_bookings(
     return found
 
 
+# What `next_available_dates` reads first, in one UNION ALL of packed rows (as `_DAY_IN_ONE`):
+# the time off and extra hours of the bound `providers` from `first` to `last`, and their live
+# bookings from `first` to `bookings_last`.
+_SPAN_OFF, _SPAN_EXTRA = span_changes_selects()
+_SPAN_OFF_BRANCH, _SPAN_OFF_ROW = _packed_branch(_SPAN_OFF, "o")
+_SPAN_EXTRA_BRANCH, _SPAN_EXTRA_ROW = _packed_branch(_SPAN_EXTRA, "x")
+_SPAN_BOOKING_BRANCH, _SPAN_BOOKING_ROW = _packed_branch(
+    sa.select(
+        Appointment.provider_id, Appointment.date, Appointment.start_time, Appointment.duration
+    ).where(
+        Appointment.provider_id.in_(sa.bindparam("providers", expanding=True)),
+        Appointment.date.between(
+            sa.bindparam("first", type_=sa.Date), sa.bindparam("bookings_last", type_=sa.Date)
+        ),
+        live_bookings(),
+    ),
+    "b",
+)
+_CHANGES_AND_BOOKINGS_OF_SPAN: sa.CompoundSelect[Any] = sa.union_all(
+    _SPAN_OFF_BRANCH, _SPAN_EXTRA_BRANCH, _SPAN_BOOKING_BRANCH
+)
+
+
+def load_changes_and_bookings(
+    session: Session,
+    provider_user_ids: Collection[str],
+    first: date,
+    last: date,
+    bookings_last: date,
+) -> tuple[dict[str, ChangesByDay], dict[str, dict[date, list[Booking]]]]:
+    """Each provider's time off and extra hours from `first` to `last` (as
+    `queries.schedules.load_changes`) and live bookings from `first` to `bookings_last` (as
+    `load_bookings`), by day, in one statement."""
+    changes: dict[str, ChangesByDay] = {pid: {} for pid in provider_user_ids}
+    bookings: dict[str, dict[date, list[Booking]]] = {
+        pid: defaultdict(list) for pid in provider_user_ids
+    }
+    if not provider_user_ids:
+        return changes, bookings
+    # Plain rows on the session's connection, after what the session holds is written.
+    session.flush()
+    connection = session.connection()
+    dialect = connection.dialect
+    values = {
+        "providers": list(provider_user_ids),
+        "first": first,
+        "last": last,
+        "bookings_last": bookings_last,
+    }
+    change_rows: list[Sequence[Any]] = []
+    for row in connection.execute(_CHANGES_AND_BOOKINGS_OF_SPAN, values):
+        if row.kind == "b":
+            provider_id, day, start, duration = _SPAN_BOOKING_ROW.unpack(row.packed, dialect)
+            bookings[provider_id][day].append(Booking(start, duration))
+        else:
+            of_kind = _SPAN_OFF_ROW if row.kind == "o" else _SPAN_EXTRA_ROW
+            change_rows.append(of_kind.unpack(row.packed, dialect))
+    changes.update(changes_by_day(change_rows, first, last))
+    return changes, bookings
+
+
 def next_available_dates(
     session: Session,
     weekly_windows: Mapping[str, Mapping[str, Sequence[Window]]],
@@ -367,15 +431,18 @@ def next_available_dates(
 ) -> dict[str, date | None]:
     """Each provider's (the keys of `weekly_windows`) first day, today to the booking horizon,
     with a free slot for a visit of the default length, the days walked in memory with each
-    date's time off and extra hours (read live, one statement: `queries.schedules`).
+    date's time off and extra hours (read live).
 
     Most providers have a free day soon, so the bookings are read in two steps: the
-    first FIRST_LOOK_DAYS for all of them (one statement), then the rest of the horizon only
-    for those still without a free day (one more statement, when there are any)."""
+    first FIRST_LOOK_DAYS for all of them (in one statement with the time off and extra hours),
+    then the rest of the horizon only for those still without a free day (one more statement,
+    when there are any)."""
     today = clinic_today(now, zone)
     first, horizon = today - timedelta(days=1), booking_horizon(today) + timedelta(days=1)
     soon = min(today + timedelta(days=FIRST_LOOK_DAYS - 1), horizon)
-    changes = load_changes(session, weekly_windows.keys(), first, horizon)
+    changes, bookings = load_changes_and_bookings(
+        session, weekly_windows.keys(), first, horizon, soon
+    )
 
     def first_free(
         pid: str, bookings: Mapping[date, Sequence[Booking]], **span: date
@@ -393,7 +460,6 @@ def next_available_dates(
             **span,
         )
 
-    bookings = load_bookings(session, weekly_windows.keys(), first, soon)
     found = {pid: first_free(pid, bookings[pid], last=soon) for pid in weekly_windows}
     later = [
         pid
