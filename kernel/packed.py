@@ -6,8 +6,10 @@ result, in Python; one text column parsed by `json.loads` (C) costs a fraction o
 carries only text, numbers and null, so each value is converted back as its column's type
 would: dates and times from ISO text (both databases write them so), datetimes likewise,
 booleans from 0/1, then a `TypeDecorator`'s own `process_result_value` (UTC timestamps made
-aware, PHI decrypted by its own type). Column types with no such conversion here (JSON,
-Numeric, ...) are refused when the packing is built, not read wrongly.
+aware, PHI decrypted by its own type). JSON documents and decimals are packed as their text
+(a cast), so that neither the database's JSON nor a float can change them, and parsed back from
+it. Column types with no such conversion here (binary, intervals, ...) are refused when the
+packing is built, not read wrongly.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +45,27 @@ def _boolean(value: Any, dialect: sa.Dialect) -> Any:
     return None if value is None else bool(value)
 
 
+def _json(value: Any, dialect: sa.Dialect) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _decimal(value: Any, dialect: sa.Dialect) -> Any:
+    return None if value is None else Decimal(value)
+
+
+def _float(value: Any, dialect: sa.Dialect) -> Any:
+    return None if value is None else float(value)
+
+
+def _as_text(stored: sa.types.TypeEngine[Any]) -> _Convert | None:
+    """How a value of the types packed as their text is parsed back; None for the others."""
+    if isinstance(stored, sa.JSON):
+        return _json
+    if isinstance(stored, sa.Numeric):
+        return _decimal if stored.asdecimal else _float
+    return None
+
+
 # By the type the value is stored as (a TypeDecorator's impl), most specific first.
 _BY_STORED_TYPE: tuple[tuple[type[sa.types.TypeEngine[Any]], _Convert], ...] = (
     (sa.Boolean, _boolean),
@@ -54,9 +78,15 @@ _BY_STORED_TYPE: tuple[tuple[type[sa.types.TypeEngine[Any]], _Convert], ...] = (
 )
 
 
+def _stored(column_type: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
+    return column_type.impl_instance if isinstance(column_type, sa.TypeDecorator) else column_type
+
+
 def _converter(column_type: sa.types.TypeEngine[Any]) -> _Convert:
-    stored = column_type.impl_instance if isinstance(column_type, sa.TypeDecorator) else column_type
-    convert = next((c for kind, c in _BY_STORED_TYPE if isinstance(stored, kind)), None)
+    stored = _stored(column_type)
+    convert = _as_text(stored) or next(
+        (c for kind, c in _BY_STORED_TYPE if isinstance(stored, kind)), None
+    )
     if convert is None:
         raise TypeError(f"no packed reading for a {column_type!r} column")
     if not isinstance(column_type, sa.TypeDecorator):
@@ -75,7 +105,12 @@ class Packed:
 
     def __init__(self, columns: Iterable[Any], label: str = "packed") -> None:
         columns = list(columns)  # column elements or ORM attributes
-        self.column = sa.func.json_array(*columns).label(label)
+        self.column = sa.func.json_array(
+            *(
+                sa.cast(column, sa.Text) if _as_text(_stored(column.type)) else column
+                for column in columns
+            )
+        ).label(label)
         self._converters = tuple(
             (index, convert)
             for index, convert in enumerate(_converter(column.type) for column in columns)

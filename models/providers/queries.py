@@ -7,11 +7,13 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from kernel.packed import Packed
 from models.accounts.tables import User
 from models.providers.rules import address_line, search_term
 from models.providers.tables import (
@@ -40,8 +42,8 @@ class SearchFilters:
         object.__setattr__(self, "insurance", search_term(self.insurance))
 
 
-# The profile columns a card shows, read as plain values: whole ORM objects, with the columns no
-# card shows, cost a search measurably more (docs/performance.md).
+# The profile columns a card shows, read as plain values (`CardProfile`, in its order): whole ORM
+# objects, with the columns no card shows, cost a search measurably more (docs/performance.md).
 CARD_PROFILE_COLUMNS = (
     ProviderProfile.title,
     ProviderProfile.specialty,
@@ -61,6 +63,26 @@ CARD_PROFILE_COLUMNS = (
 )
 
 
+class CardProfile(NamedTuple):
+    """The profile columns a card shows (`CARD_PROFILE_COLUMNS`), by their names."""
+
+    title: str | None
+    specialty: str
+    specialties: list[str] | None
+    npi: str | None
+    photo_url: str | None
+    bio: str | None
+    languages: list[str] | None
+    years_of_experience: int | None
+    education: str | None
+    certifications: list[str] | None
+    accepting_new_patients: bool
+    rating: Decimal | None
+    review_count: int | None
+    phone: str | None
+    email: str | None
+
+
 @dataclass(frozen=True)
 class CardLocation:
     address: str
@@ -77,7 +99,7 @@ class CardRow:
     user_id: str
     first_name: str
     last_name: str
-    profile: sa.Row[*tuple[Any, ...]]  # CARD_PROFILE_COLUMNS, by their names
+    profile: CardProfile
     location: CardLocation | None
 
 
@@ -163,16 +185,12 @@ def matching(session: Session, filters: SearchFilters) -> set[str] | None:
     return set(session.connection().execute(query, values).scalars())
 
 
-def _location_of(row: sa.Row[*tuple[Any, ...]]) -> CardLocation | None:
-    if row.address is None:  # no location (the column itself is NOT NULL)
-        return None
-    return CardLocation(row.address, row.city, row.state, row.zip_code, row.time_zone)
-
-
 # The card rows of a page of providers (the bound list `ids` of user ids), each with its shown
 # location: the primary one first, otherwise the oldest. Built once (SQLAlchemy then neither
 # rebuilds it nor recomputes its cache key per search) and run on the session's connection
-# (plain rows, no ORM result).
+# (plain rows, no ORM result). Each row's columns come packed into one JSON array
+# (`kernel.packed`): the MySQL driver parses every column of every row, and each column's
+# description, in Python.
 _SHOWN = aliased(ProviderLocation)
 _SHOWN_LOCATION = (
     sa.select(_SHOWN.id)
@@ -182,8 +200,8 @@ _SHOWN_LOCATION = (
     .correlate(ProviderProfile)
     .scalar_subquery()
 )
-_CARD_ROWS = (
-    sa.select(
+_CARD = Packed(
+    (
         User.id,
         User.first_name,
         User.last_name,
@@ -194,6 +212,11 @@ _CARD_ROWS = (
         ProviderLocation.zip_code,
         ProviderLocation.time_zone,
     )
+)
+_PROFILE_AT = slice(3, 3 + len(CARD_PROFILE_COLUMNS))
+_CARD_ROWS = (
+    sa.select(_CARD.column)
+    .select_from(User)
     .join(ProviderProfile, ProviderProfile.user_id == User.id)
     .outerjoin(
         ProviderLocation,
@@ -210,11 +233,16 @@ def card_rows(session: Session, ids: Sequence[str]) -> dict[str, CardRow]:
     """The card rows of the providers `ids` (user ids), by id, in one statement."""
     if not ids:
         return {}
-    rows = session.connection().execute(_CARD_ROWS, {"ids": list(ids)})
-    return {
-        row.id: CardRow(row.id, row.first_name, row.last_name, row, _location_of(row))
-        for row in rows
-    }
+    connection = session.connection()
+    cards: dict[str, CardRow] = {}
+    for row in connection.execute(_CARD_ROWS, {"ids": list(ids)}):
+        values = _CARD.unpack(row.packed, connection.dialect)
+        user_id, first_name, last_name = values[:3]
+        address = values[_PROFILE_AT.stop :]
+        location = None if address[0] is None else CardLocation(*address)  # the column is NOT NULL
+        profile = CardProfile(*values[_PROFILE_AT])
+        cards[user_id] = CardRow(user_id, first_name, last_name, profile, location)
+    return cards
 
 
 # A location's address columns, as plain values: its one line is all a visit needs of it.

@@ -6,8 +6,8 @@ bookings are read from the database on every search. The number of statements pe
 bounded whatever the number of providers: the snapshot (two, once per TTL), the filters (one,
 when any of specialty, location, insurance is given), the `date` filter's bookings of that day
 (one), that day's time off and extra hours (one), the page's profiles with their shown
-locations (one), and `nextAvailableDate`'s time off and extra hours (one) and bookings (one or
-two, see
+locations (one), and `nextAvailableDate`'s time off and extra hours with its first two weeks'
+bookings (one) and, for the providers with no free day in them, the later bookings (one; see
 `models.appointments.queries.availability.next_available_dates`).
 """
 

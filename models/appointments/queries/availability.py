@@ -19,11 +19,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from kernel.packed import Packed
 from models.accounts.tables import User
 from models.appointments.queries.schedules import (
+    ChangesByDay,
+    changes_by_day,
     changes_from_rows,
     day_changes_selects,
     load_changes,
+    span_changes_selects,
 )
 from models.appointments.rules.schedules import DayChanges, windows_on
 from models.appointments.rules.slots import (
@@ -162,6 +166,39 @@ _CHANGES_AND_BOOKINGS_OF_DAY_BUT_ONE: sa.CompoundSelect[Any] = sa.union_all(
 )
 
 
+def _packed_branch(select: sa.Select[*tuple[Any, ...]], kind: str) -> tuple[sa.Select[Any], Packed]:
+    """`select` as (its `kind`, its columns packed into one JSON array), for one UNION ALL."""
+    packed = Packed(select.selected_columns)
+    return select.with_only_columns(
+        sa.literal_column(f"'{kind}'").label("kind"), packed.column
+    ), packed
+
+
+# The day as the slots list reads it (no lock): `_PROVIDER_WITH_WINDOWS`'s rows, the day's time
+# off and extra hours, and its live bookings, in one UNION ALL, each row its kind and its columns
+# packed (`kernel.packed`): one round trip and two column descriptions, which the MySQL driver
+# parses in Python, instead of two round trips and twenty-one. A locked read stays two
+# statements: the day's bookings must be read after the provider's lock is held.
+_WINDOWS_BRANCH, _WINDOW_ROW = _packed_branch(_PROVIDER_WITH_WINDOWS.order_by(None), "w")
+_OFF_BRANCH, _OFF_ROW = _packed_branch(
+    _TIME_OFF_OF_DAY.with_only_columns(*list(_TIME_OFF_OF_DAY.selected_columns)[:8]), "o"
+)
+_EXTRA_BRANCH, _EXTRA_ROW = _packed_branch(
+    _EXTRA_HOURS_OF_DAY.with_only_columns(*list(_EXTRA_HOURS_OF_DAY.selected_columns)[:8]), "x"
+)
+_BOOKING_BRANCH, _BOOKING_ROW = _packed_branch(
+    sa.select(Appointment.start_time, Appointment.duration).where(
+        Appointment.provider_id == sa.bindparam("provider"),
+        Appointment.date == sa.bindparam("day", type_=sa.Date),
+        live_bookings(),
+    ),
+    "b",
+)
+_DAY_IN_ONE: sa.CompoundSelect[Any] = sa.union_all(
+    _WINDOWS_BRANCH, _OFF_BRANCH, _EXTRA_BRANCH, _BOOKING_BRANCH
+)
+
+
 def load_day(
     session: Session,
     provider_user_id: str,
@@ -176,7 +213,8 @@ def load_day(
 
     Two statements: the provider with its windows of that weekday and their locations (one
     row per window, one row without a window when it has none), then that date's time off and
-    extra hours (`queries.schedules.day_changes_selects`) with the day's bookings. With
+    extra hours (`queries.schedules.day_changes_selects`) with the day's bookings; without a
+    lock or an ignored booking, both in one (`_DAY_IN_ONE`). With
     `for_update`, the provider's rows are locked until the transaction ends: every booking
     change of one provider reads its day this way first, so they run one after another (SQLite
     ignores it; there the write transaction already holds the database's write lock).
@@ -185,39 +223,76 @@ def load_day(
     # written, as its own execute would do first: the bookings include this transaction's.
     session.flush()
     connection = session.connection()
+    values: dict[str, Any] = {
+        "provider": provider_user_id,
+        "day": day,
+        "weekday": WEEKDAY_NAMES[day.weekday()],
+    }
+    if not for_update and ignore_appointment_id is None:
+        rows = connection.execute(_DAY_IN_ONE, values).all()
+        return _day_from_packed(rows, connection, provider_user_id, day)
     rows = connection.execute(
-        _PROVIDER_WITH_WINDOWS_LOCKED if for_update else _PROVIDER_WITH_WINDOWS,
-        {"provider": provider_user_id, "weekday": WEEKDAY_NAMES[day.weekday()]},
+        _PROVIDER_WITH_WINDOWS_LOCKED if for_update else _PROVIDER_WITH_WINDOWS, values
     ).all()
     if not rows:
         return None
-    first = rows[0]
-    profile = ProviderRef(
-        first.id, first.accepting_new_patients, provider_name(first.first_name, first.last_name)
-    )
-    weekly = [
-        Window(row.start_time, row.end_time, row.location_id or "", row.time_zone or "")
-        for row in rows
-        if row.start_time is not None
-    ]
-    addresses = {
-        row.location_id: address_line(row.address, row.city, row.state, row.zip_code)
-        for row in rows
-        if row.address is not None  # a window with a location (the column is NOT NULL)
-    }
     if ignore_appointment_id is None:
-        day_rows = connection.execute(
-            _CHANGES_AND_BOOKINGS_OF_DAY, {"provider": provider_user_id, "day": day}
-        ).all()
+        day_rows = connection.execute(_CHANGES_AND_BOOKINGS_OF_DAY, values).all()
     else:
-        day_rows = connection.execute(
-            _CHANGES_AND_BOOKINGS_OF_DAY_BUT_ONE,
-            {"provider": provider_user_id, "day": day, "ignored": ignore_appointment_id},
-        ).all()
+        values["ignored"] = ignore_appointment_id
+        day_rows = connection.execute(_CHANGES_AND_BOOKINGS_OF_DAY_BUT_ONE, values).all()
     changes = [row for row in day_rows if row.is_extra is not None]
     bookings = [Booking(row.start_time, row.duration) for row in day_rows if row.is_extra is None]
-    windows = windows_on(day, weekly, changes_from_rows(changes, provider_user_id, day))
-    return ProviderDay(profile, windows, bookings, addresses)
+    return _provider_day(rows, changes, bookings, provider_user_id, day)
+
+
+def _day_from_packed(
+    rows: Sequence[Any], connection: sa.Connection, provider_user_id: str, day: date
+) -> ProviderDay | None:
+    """`load_day`'s answer from the rows of `_DAY_IN_ONE` (kind, packed columns)."""
+    dialect = connection.dialect
+    provider_rows: list[Sequence[Any]] = []
+    changes: list[Sequence[Any]] = []
+    bookings: list[Booking] = []
+    for kind, packed in rows:
+        if kind == "w":
+            provider_rows.append(_WINDOW_ROW.unpack(packed, dialect))
+        elif kind == "b":
+            bookings.append(Booking(*_BOOKING_ROW.unpack(packed, dialect)))
+        else:
+            changes.append((_OFF_ROW if kind == "o" else _EXTRA_ROW).unpack(packed, dialect))
+    if not provider_rows:
+        return None
+    return _provider_day(provider_rows, changes, bookings, provider_user_id, day)
+
+
+def _provider_day(
+    provider_rows: Sequence[Sequence[Any]],
+    change_rows: Sequence[Sequence[Any]],
+    bookings: list[Booking],
+    provider_user_id: str,
+    day: date,
+) -> ProviderDay:
+    """The day from the provider's rows (`_PROVIDER_WITH_WINDOWS`'s columns, one per weekly
+    window of that weekday, at least one), its changes' rows (`changes_from_rows`) and its
+    bookings."""
+    profile_id, accepting, first_name, last_name = provider_rows[0][:4]
+    weekly: list[Window] = []
+    addresses: dict[str, str] = {}
+    for row in provider_rows:
+        start, end, location_id, zone, address, city, state, zip_code = row[4:]
+        if start is not None:
+            weekly.append(Window(start, end, location_id or "", zone or ""))
+        if address is not None:  # a window with a location (the column is NOT NULL)
+            addresses[location_id] = address_line(address, city, state, zip_code)
+    weekly.sort()  # by start, as the rules read them
+    windows = windows_on(day, weekly, changes_from_rows(change_rows, provider_user_id, day))
+    return ProviderDay(
+        ProviderRef(profile_id, accepting, provider_name(first_name, last_name)),
+        windows,
+        bookings,
+        addresses,
+    )
 
 
 def active_windows() -> sa.Select[str, str, str, str, str | None, str | None]:
@@ -287,6 +362,67 @@ def load_bookings(
     return found
 
 
+# What `next_available_dates` reads first, in one UNION ALL of packed rows (as `_DAY_IN_ONE`):
+# the time off and extra hours of the bound `providers` from `first` to `last`, and their live
+# bookings from `first` to `bookings_last`.
+_SPAN_OFF, _SPAN_EXTRA = span_changes_selects()
+_SPAN_OFF_BRANCH, _SPAN_OFF_ROW = _packed_branch(_SPAN_OFF, "o")
+_SPAN_EXTRA_BRANCH, _SPAN_EXTRA_ROW = _packed_branch(_SPAN_EXTRA, "x")
+_SPAN_BOOKING_BRANCH, _SPAN_BOOKING_ROW = _packed_branch(
+    sa.select(
+        Appointment.provider_id, Appointment.date, Appointment.start_time, Appointment.duration
+    ).where(
+        Appointment.provider_id.in_(sa.bindparam("providers", expanding=True)),
+        Appointment.date.between(
+            sa.bindparam("first", type_=sa.Date), sa.bindparam("bookings_last", type_=sa.Date)
+        ),
+        live_bookings(),
+    ),
+    "b",
+)
+_CHANGES_AND_BOOKINGS_OF_SPAN: sa.CompoundSelect[Any] = sa.union_all(
+    _SPAN_OFF_BRANCH, _SPAN_EXTRA_BRANCH, _SPAN_BOOKING_BRANCH
+)
+
+
+def load_changes_and_bookings(
+    session: Session,
+    provider_user_ids: Collection[str],
+    first: date,
+    last: date,
+    bookings_last: date,
+) -> tuple[dict[str, ChangesByDay], dict[str, dict[date, list[Booking]]]]:
+    """Each provider's time off and extra hours from `first` to `last` (as
+    `queries.schedules.load_changes`) and live bookings from `first` to `bookings_last` (as
+    `load_bookings`), by day, in one statement."""
+    changes: dict[str, ChangesByDay] = {pid: {} for pid in provider_user_ids}
+    bookings: dict[str, dict[date, list[Booking]]] = {
+        pid: defaultdict(list) for pid in provider_user_ids
+    }
+    if not provider_user_ids:
+        return changes, bookings
+    # Plain rows on the session's connection, after what the session holds is written.
+    session.flush()
+    connection = session.connection()
+    dialect = connection.dialect
+    values = {
+        "providers": list(provider_user_ids),
+        "first": first,
+        "last": last,
+        "bookings_last": bookings_last,
+    }
+    change_rows: list[Sequence[Any]] = []
+    for row in connection.execute(_CHANGES_AND_BOOKINGS_OF_SPAN, values):
+        if row.kind == "b":
+            provider_id, day, start, duration = _SPAN_BOOKING_ROW.unpack(row.packed, dialect)
+            bookings[provider_id][day].append(Booking(start, duration))
+        else:
+            of_kind = _SPAN_OFF_ROW if row.kind == "o" else _SPAN_EXTRA_ROW
+            change_rows.append(of_kind.unpack(row.packed, dialect))
+    changes.update(changes_by_day(change_rows, first, last))
+    return changes, bookings
+
+
 def next_available_dates(
     session: Session,
     weekly_windows: Mapping[str, Mapping[str, Sequence[Window]]],
@@ -295,15 +431,18 @@ def next_available_dates(
 ) -> dict[str, date | None]:
     """Each provider's (the keys of `weekly_windows`) first day, today to the booking horizon,
     with a free slot for a visit of the default length, the days walked in memory with each
-    date's time off and extra hours (read live, one statement: `queries.schedules`).
+    date's time off and extra hours (read live).
 
     Most providers have a free day soon, so the bookings are read in two steps: the
-    first FIRST_LOOK_DAYS for all of them (one statement), then the rest of the horizon only
-    for those still without a free day (one more statement, when there are any)."""
+    first FIRST_LOOK_DAYS for all of them (in one statement with the time off and extra hours),
+    then the rest of the horizon only for those still without a free day (one more statement,
+    when there are any)."""
     today = clinic_today(now, zone)
     first, horizon = today - timedelta(days=1), booking_horizon(today) + timedelta(days=1)
     soon = min(today + timedelta(days=FIRST_LOOK_DAYS - 1), horizon)
-    changes = load_changes(session, weekly_windows.keys(), first, horizon)
+    changes, bookings = load_changes_and_bookings(
+        session, weekly_windows.keys(), first, horizon, soon
+    )
 
     def first_free(
         pid: str, bookings: Mapping[date, Sequence[Booking]], **span: date
@@ -321,7 +460,6 @@ def next_available_dates(
             **span,
         )
 
-    bookings = load_bookings(session, weekly_windows.keys(), first, soon)
     found = {pid: first_free(pid, bookings[pid], last=soon) for pid in weekly_windows}
     later = [
         pid

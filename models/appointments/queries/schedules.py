@@ -41,8 +41,9 @@ def _changes_selects(
             ProviderTimeOff.end_date,
             ProviderTimeOff.start_time,
             ProviderTimeOff.end_time,
-            sa.null().label("location_id"),
-            sa.null().label("time_zone"),
+            # typed NULLs, so that a statement may pack these columns (`kernel.packed`)
+            sa.type_coerce(sa.null(), sa.String).label("location_id"),
+            sa.type_coerce(sa.null(), sa.String).label("time_zone"),
             *more,
         )
         .join(ProviderProfile, ProviderProfile.id == ProviderTimeOff.provider_id)
@@ -102,12 +103,13 @@ def load_changes(
     else:
         statement, values["providers"] = _CHANGES_OF_PROVIDERS, list(provider_user_ids)
     rows: Sequence[Any] = session.connection().execute(statement, values).all()
-    found.update(_by_day(rows, first, last))
+    found.update(changes_by_day(rows, first, last))
     return found
 
 
-def _by_day(rows: Sequence[Any], first: date, last: date) -> dict[str, ChangesByDay]:
-    """The rows of `_changes_statement` as each provider's changes by date."""
+def changes_by_day(rows: Sequence[Any], first: date, last: date) -> dict[str, ChangesByDay]:
+    """The rows of `_changes_selects` from `first` to `last` (their first eight columns) as each
+    provider's changes by date."""
     off_by_day: dict[str, dict[date, list[TimeOff]]] = defaultdict(lambda: defaultdict(list))
     extra_by_day: dict[str, dict[date, list[Window]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
@@ -130,6 +132,14 @@ def _by_day(rows: Sequence[Any], first: date, last: date) -> dict[str, ChangesBy
     return found
 
 
+def span_changes_selects() -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The time off and extra hours of the bound providers (`providers`, user ids) from the bound
+    `first` to `last`, as `_changes_selects`, for a statement built once that reads them with
+    something else of that span (`queries.availability.next_available_dates`)."""
+    providers = ProviderProfile.user_id.in_(sa.bindparam("providers", expanding=True))
+    return _changes_selects(_FIRST, _LAST, providers)
+
+
 def day_changes_selects(*more: sa.ColumnElement[Any]) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The time off and extra hours of the bound provider (`provider`, a user id) on the bound
     `day`, as `_changes_selects` (with `more` columns), for a statement built once that reads
@@ -141,4 +151,4 @@ def day_changes_selects(*more: sa.ColumnElement[Any]) -> tuple[sa.Select[Any], s
 def changes_from_rows(rows: Sequence[Any], provider_user_id: str, day: date) -> DayChanges | None:
     """The time off and extra hours of one provider on `day` from rows of `day_changes_selects`
     (their first eight columns), or None when there are none."""
-    return _by_day(rows, day, day).get(provider_user_id, {}).get(day)
+    return changes_by_day(rows, day, day).get(provider_user_id, {}).get(day)

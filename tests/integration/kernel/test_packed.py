@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from decimal import Decimal
 from typing import cast
 
 import pytest
@@ -15,6 +16,7 @@ from models.records.tables import MedicalRecord
 
 APPOINTMENTS = cast(sa.Table, Appointment.__table__)
 RECORDS = cast(sa.Table, MedicalRecord.__table__)
+PROFILES = cast(sa.Table, ProviderProfile.__table__)
 
 
 def _packed_and_plain(session: sa.orm.Session, table: sa.Table) -> list[tuple[list, tuple]]:  # type: ignore[type-arg]
@@ -53,6 +55,21 @@ def test_every_record_column_reads_as_its_type(db_session):
     )
 
 
+def test_every_provider_profile_column_reads_as_its_type(db_session):
+    rows = db_session.scalars(sa.select(ProviderProfile).order_by(ProviderProfile.id)).all()
+    rows[0].languages, rows[0].rating = ["English", 'Fran\u00e7ais "FR"'], Decimal("4.0")
+    rows[1].languages, rows[1].certifications, rows[1].rating = None, [], None
+    db_session.commit()
+    pairs = _packed_and_plain(db_session, PROFILES)
+    assert pairs and all(packed == list(plain) for packed, plain in pairs)
+    keys = [c.key for c in PROFILES.columns if c.computed is None]
+    first, second = (dict(zip(keys, pair[0], strict=True)) for pair in pairs[:2])
+    assert first["languages"] == ["English", 'Fran\u00e7ais "FR"']
+    assert first["rating"] == Decimal("4.0") and isinstance(first["rating"], Decimal)
+    assert second["languages"] is None and second["certifications"] == []
+    assert second["rating"] is None
+
+
 def test_a_column_type_without_a_packed_reading_is_refused():
     with pytest.raises(TypeError):
-        Packed([ProviderProfile.languages])
+        Packed([sa.column("payload", sa.LargeBinary)])

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from models import ProviderAvailability, ProviderProfile
+from models import ProviderAvailability, ProviderExtraHours, ProviderProfile, ProviderTimeOff
 from models.appointments.queries import availability
 from portal.ops.demo.data import DEFAULT_PROVIDERS
 from tests.support.providers import (
@@ -232,6 +232,31 @@ def test_next_available_date_passes_over_fully_booked_days(client, patient, db_s
     body = search(client, patient, specialty="internal_medicine")
     by_name = {p["lastName"]: p["nextAvailableDate"] for p in body["data"]}
     assert by_name["Rodriguez"] == "2026-11-30"
+
+
+def test_next_available_date_follows_time_off_and_extra_hours(client, patient, db_session):
+    rodriguez = user_id(db_session, "provider4@clinic.example")  # schedule 3: Mon, Tue, Thu
+    profile_id = db_session.scalar(
+        sa.select(ProviderProfile.id).where(ProviderProfile.user_id == rodriguez)
+    )
+
+    def next_date() -> str:
+        body = search(client, patient, specialty="internal_medicine")
+        return {p["lastName"]: p["nextAvailableDate"] for p in body["data"]}["Rodriguez"]
+
+    thursday, friday = date(2026, 11, 26), date(2026, 11, 27)
+    db_session.add(ProviderTimeOff(provider_id=profile_id, start_date=thursday, end_date=thursday))
+    db_session.commit()
+    assert next_date() == "2026-11-30"
+    db_session.add(
+        ProviderExtraHours(
+            provider_id=profile_id, date=friday, start_time=time(9), end_time=time(10)
+        )
+    )
+    db_session.commit()
+    assert next_date() == "2026-11-27"
+    book(db_session, rodriguez, friday, time(9), duration=60)
+    assert next_date() == "2026-11-30"
 
 
 def test_a_provider_without_availability_is_listed_without_a_next_date(client, patient, db_session):
