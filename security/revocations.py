@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -103,9 +105,10 @@ class RedisRevocationFeed:
     """A subscription to `RedisRevocations.channel` on a connection of its own.
 
     `drain` never waits: it reads only what has already arrived, and says whether the
-    subscription is fresh (Redis answered a PING sent within FEED_STALE_SECONDS). Any error
-    closes it; `subscribe` opens it again. One thread at a time reads it; a check that finds it
-    busy asks Redis instead."""
+    subscription is fresh (Redis answered a PING sent within FEED_STALE_SECONDS). When the
+    socket has nothing new and no PING is due, it answers from one poll of the socket without
+    going through redis-py. Any error closes it; `subscribe` opens it again. One thread at a
+    time reads it; a check that finds it busy asks Redis instead."""
 
     def __init__(self, client: redis.Redis, channel: str, clock: Callable[[], float]) -> None:
         self.client = client
@@ -114,6 +117,10 @@ class RedisRevocationFeed:
         self._pubsub: PubSub | None = None
         self._ping_sent_at: float | None = None  # of the PING not answered yet
         self._alive_at = float("-inf")  # when the last answered PING was sent
+        self._socket: socket.socket | None = None  # the subscription's, watched by `_quiet`
+        self._readable = select.poll()
+        # redis-py has nothing buffered: the last read of the subscription ended finding nothing
+        self._read_out = False
         self._lock = threading.Lock()
 
     def subscribe(self) -> None:
@@ -129,6 +136,8 @@ class RedisRevocationFeed:
                 if message is None or message["type"] != "subscribe":
                     raise RedisConnectionError("the subscription was not confirmed")
                 self._alive_at = sent_at
+                self._watch(pubsub)
+                self._read_out = False  # the confirmation's read may have buffered more
             except Exception:
                 self._close()
                 raise
@@ -142,8 +151,12 @@ class RedisRevocationFeed:
             pubsub = self._pubsub
             if pubsub is None:
                 return [], False
+            quiet = self._quiet(pubsub)
+            if quiet is not None:
+                return [], quiet
             revoked: list[str] = []
             try:
+                self._read_out = False
                 while (message := pubsub.get_message(timeout=0)) is not None:
                     if message["type"] == "message":
                         revoked += bytes(message["data"]).decode().split()
@@ -151,6 +164,8 @@ class RedisRevocationFeed:
                         self._alive_at, self._ping_sent_at = self._ping_sent_at, None
                     elif message["type"] == "subscribe":  # redis-py reconnected on its own
                         raise RedisConnectionError("resubscribed: messages may be missing")
+                # redis-py answers None only with nothing left in its buffer
+                self._read_out = True
                 now = self.clock()
                 if self._ping_sent_at is None and now - self._alive_at >= FEED_PING_SECONDS:
                     self._ping_sent_at = now
@@ -167,6 +182,31 @@ class RedisRevocationFeed:
         finally:
             self._lock.release()
 
+    def _quiet(self, pubsub: PubSub) -> bool | None:
+        """Whether the subscription is fresh, when nothing has arrived on its socket since a read
+        that emptied redis-py's buffer, and no PING is due: reading it through redis-py (most
+        of a check's cost) would then find nothing. None when it must be read."""
+        sock = self._socket
+        # A connection redis-py has replaced (a reconnection) is read, and refused, in `drain`.
+        if not self._read_out or sock is None or _socket_of(pubsub) is not sock:
+            return None
+        if self._readable.poll(0):
+            return None
+        now = self.clock()
+        if self._ping_sent_at is None:
+            return True if now - self._alive_at < FEED_PING_SECONDS else None
+        if now - self._ping_sent_at > FEED_STALE_SECONDS:
+            return None
+        return now - self._alive_at <= FEED_STALE_SECONDS
+
+    def _watch(self, pubsub: PubSub) -> None:
+        """Watch the new subscription's socket (a poll object of its own: none of a closed
+        socket's file descriptor, which the system may reuse, is left in it)."""
+        self._socket = _socket_of(pubsub)
+        self._readable = select.poll()
+        if self._socket is not None:
+            self._readable.register(self._socket, select.POLLIN | select.POLLPRI)
+
     @property
     def is_open(self) -> bool:
         return self._pubsub is not None
@@ -176,6 +216,8 @@ class RedisRevocationFeed:
             self._close()
 
     def _close(self) -> None:
+        self._socket = None
+        self._read_out = False
         if self._pubsub is not None:
             with contextlib.suppress(Exception):  # a broken connection is being thrown away
                 self._pubsub.close()
@@ -186,6 +228,13 @@ class RedisRevocationFeed:
     def _timeout(self) -> float:
         timeout = self.client.connection_pool.connection_kwargs.get("socket_timeout")
         return float(timeout) if timeout else 1.0
+
+
+def _socket_of(pubsub: PubSub) -> socket.socket | None:
+    """The socket of the subscription's connection: redis-py's own attribute; without it
+    (another redis-py) every check reads through redis-py, as before."""
+    sock = getattr(pubsub.connection, "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
 
 
 @dataclass

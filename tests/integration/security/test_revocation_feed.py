@@ -92,3 +92,34 @@ def test_an_answered_ping_keeps_the_feed_fresh(redis_url):
         assert feed.is_open
     finally:
         feed.close()
+
+
+def test_a_quiet_subscription_is_answered_without_reading_it_and_a_publish_still_arrives(
+    redis_url,
+):
+    prefix = f"portal-feed-{uuid.uuid4().hex[:12]}"
+    store = RedisRevocations.from_url(redis_url, prefix, timeout=1)
+    feed = RedisRevocationFeed(store.client, store.channel, time.monotonic)
+    try:
+        feed.subscribe()
+        assert feed.drain() == ([], True)  # the first read after subscribing goes to redis-py
+        pubsub = feed._pubsub
+        assert pubsub is not None
+        reads = 0
+        get_message = pubsub.get_message
+
+        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            nonlocal reads
+            reads += 1
+            return get_message(*args, **kwargs)
+
+        pubsub.get_message = counted  # type: ignore[method-assign]
+        for _ in range(20):
+            assert feed.drain() == ([], True)
+        assert reads == 0  # nothing on the socket, no PING due: one poll, no redis-py read
+        store.add(["s1"], timedelta(minutes=15))
+        assert drained_until(feed, 1) == ["s1"]  # the socket became readable: read and applied
+        assert reads > 0
+    finally:
+        feed.close()
+        store.client.delete(store.key("s1"))
