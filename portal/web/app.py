@@ -20,7 +20,15 @@ from kernel.errors import NotFound
 from kernel.settings import Settings, load_settings
 from openapi import SPEC_PATH
 from portal.runtime import Services, build_services
-from portal.web import errors, limits, operations, published_spec, read_your_writes, swagger_ui
+from portal.web import (
+    errors,
+    limits,
+    operations,
+    published_spec,
+    read_your_writes,
+    swagger_ui,
+    wsgi_bridge,
+)
 from portal.web.audit import AuditingResolver
 from portal.web.cors import PortalCorsMiddleware
 from portal.web.csrf import CsrfMiddleware
@@ -66,6 +74,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # connexion's default jsonifier indents by 2: bigger bodies and slower dumps, for no reader.
     compact_json = Jsonifier(flask.json, separators=(",", ":"))
     app = FlaskApp(__name__, specification_dir=SPEC_PATH.parent, jsonifier=compact_json)
+    wsgi_bridge.install(app)
     limiter = limits.build(settings)
     auditing = AuditingResolver(services.audit_trail, function_resolver=_handler_for)
     app.add_api(
