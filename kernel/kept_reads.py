@@ -5,7 +5,8 @@ in a transaction, and on closing sends a ROLLBACK, and the pool's reset another.
 connection is in autocommit instead: each statement reads what is committed when it runs, as
 every statement of a READ COMMITTED transaction does, so nothing needs ending. It is pinged
 only when it sat idle a while (as the pool pings at each checkout), given back to the pool after
-KEPT_SECONDS, and discarded after any database error.
+KEPT_SECONDS, and discarded after any database error; a read that finds its kept connection
+closed by the server runs again on a pooled one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 logger = logging.getLogger("portal.db")
@@ -32,6 +33,9 @@ MAX_KEPT = 8
 KEPT_SECONDS = 30.0
 # A kept connection idle longer than this is pinged before its next read.
 IDLE_PING_SECONDS = 1.0
+# A read whose kept connection failed as lost within this time found it closed already: it runs
+# again on a pooled connection. One that failed later waited for a database that did not answer.
+CLOSED_WITHIN_SECONDS = 0.5
 
 
 class _Kept:
@@ -69,12 +73,18 @@ class KeptReads:
             with fallback() as session:
                 return work(session)
         session = Session(bind=kept.connection, join_transaction_mode="rollback_only")
+        started = self._clock()
         try:
             result = work(session)
-        except SQLAlchemyError:
+        except SQLAlchemyError as exc:
             session.close()
             self._discard(kept)
-            raise
+            if not _was_closed(exc, self._clock() - started):
+                raise
+            # The server closed it since its last read (a restart, a KILL): what the pool's
+            # checkout ping would have caught. The read runs again on a pooled connection.
+            with fallback() as session:
+                return work(session)
         except BaseException:
             session.close()
             self._give_back(kept)
@@ -144,6 +154,14 @@ class KeptReads:
         with self._lock:
             self._kept -= 1
         _close(kept.connection)
+
+
+def _was_closed(exc: SQLAlchemyError, seconds: float) -> bool:
+    return (
+        isinstance(exc, DBAPIError)
+        and exc.connection_invalidated
+        and seconds < CLOSED_WITHIN_SECONDS
+    )
 
 
 def _close(connection: sa.Connection) -> None:

@@ -83,6 +83,25 @@ def test_a_kept_connection_the_server_closed_is_replaced_after_idling(db, monkey
     reads.release()
 
 
+def test_a_read_on_a_kept_connection_the_server_just_closed_runs_again_from_the_pool(db):
+    reads = KeptReads(db.engine)
+    work = lambda session: session.execute(_READ).scalar_one()  # noqa: E731
+    reads.run(work, db.new_session)
+    (kept,) = reads._free
+    thread_id = kept.connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+    with db.engine.connect() as admin:
+        admin.exec_driver_sql(f"KILL CONNECTION {thread_id}")
+    fallbacks: list[int] = []
+
+    def fallback() -> sa.orm.Session:
+        fallbacks.append(1)
+        return db.new_session()
+
+    assert reads.run(work, fallback) == "first"  # not idle: not pinged, failed, read again
+    assert fallbacks == [1] and reads._kept == 0
+    reads.release()
+
+
 def test_a_database_error_discards_the_connection(db):
     reads = KeptReads(db.engine)
     with pytest.raises(OperationalError):
