@@ -26,8 +26,8 @@ logger = logging.getLogger("portal.db")
 
 T = TypeVar("T")
 
-# At most this many of an engine's pooled connections are kept for reads (the rest of its pool
-# stays free for writes); reads beyond them use ordinary read sessions.
+# At most this many of an engine's pooled connections (and no more than its pool's size, so its
+# overflow stays free for writes) are kept for reads; reads beyond them use ordinary sessions.
 MAX_KEPT = 8
 # How long a connection is kept before it goes back to the pool (recycled, pinged as the pool's).
 KEPT_SECONDS = 30.0
@@ -58,7 +58,9 @@ class KeptReads:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
-        self.limit = limit
+        # never more than the pool's size: its overflow stays free for writes
+        pool_size = engine.pool.size() if isinstance(engine.pool, sa.pool.QueuePool) else limit
+        self.limit = max(1, min(limit, pool_size))
         self._clock = clock
         self._free: list[_Kept] = []
         self._kept = 0  # free or serving a read

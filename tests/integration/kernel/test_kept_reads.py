@@ -141,6 +141,11 @@ def test_reads_beyond_the_limit_use_ordinary_sessions(db):
     reads.release()
 
 
+def test_no_more_are_kept_than_the_pools_size(db):
+    assert KeptReads(db.engine).limit == 2  # pool_size=2 (and 2 overflow, left to writes)
+    assert KeptReads(db.engine, limit=1).limit == 1
+
+
 def test_a_domain_error_keeps_the_connection(db):
     reads = KeptReads(db.engine)
 
