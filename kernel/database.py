@@ -6,9 +6,10 @@ Every use case owns its unit of work, declared where it is defined:
   success, rolled back on error, and retried a bounded number of times when the database reports
   a deadlock, a lock wait timeout or (SQLite) a busy database. Reads inside it see the primary.
 - `@reads`: the use case runs on a read session (`Database.read`), closed when the use case
-  returns; on the replica when one is configured (DATABASE_REPLICA_URL) and `kernel.replica`'s
-  router lets it (the replica is healthy, and has the current user's last write), else on the
-  primary.
+  returns, each of its statements seeing what is committed when it runs (READ COMMITTED); on
+  the replica when one is configured (DATABASE_REPLICA_URL) and `kernel.replica`'s router lets
+  it (the replica is healthy, and has the current user's last write), else on the primary, on
+  one of the connections kept for reads (`kernel.kept_reads`).
 
 Callers pass the `Database` where the use case's definition takes a `Session`; a use case with
 several steps (a file upload: check, store the bytes, then record them) calls `run`/`read`
@@ -31,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.errors import Unavailable
+from kernel.kept_reads import KeptReads
 from kernel.replica import ReplicaRouter
 
 logger = logging.getLogger("portal.db")
@@ -197,6 +199,9 @@ class Database:
         self._write_sessions = sessionmaker(
             engine.execution_options(write=True), expire_on_commit=False
         )
+        # MariaDB: the primary's reads on kept autocommit connections. Not SQLite's, where a
+        # kept connection would hold its snapshot of the database (our BEGIN on every begin).
+        self._kept_reads = KeptReads(engine) if engine.dialect.name != "sqlite" else None
 
     @classmethod
     def from_url(
@@ -238,8 +243,11 @@ class Database:
                         return work(session)
                 except OperationalError as exc:  # the replica is down: the primary answers
                     self.router.failed(exc)
-        with self._primary.answering(), self._sessions() as session:
-            return work(session)
+        with self._primary.answering():
+            if self._kept_reads is not None:
+                return self._kept_reads.run(work, self._sessions)
+            with self._sessions() as session:
+                return work(session)
 
     def run(self, work: Callable[[Session], T], *, attempts: int = 4, fence: bool = True) -> T:
         """Run `work` in one transaction; retry it on deadlocks and lock timeouts;

@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.wire.formats import iso_date, iso_datetime
-from models.accounts.tables import User
 from models.appointments.queries.appointments import (
     AppointmentColumns,
-    AppointmentWithProvider,
+    AppointmentDetail,
     ListedAppointment,
 )
 from models.appointments.rules.slots import format_time_of_day
 from models.appointments.tables import Appointment
 from models.providers.rules import specialty_name
-from models.providers.tables import ProviderProfile
 
 
 def _brief(
@@ -36,26 +34,19 @@ def _brief(
     }
 
 
-def provider_brief(user: User, profile: ProviderProfile | None) -> dict[str, Any]:
-    if profile is None:
-        return _brief(user.id, user.first_name, user.last_name, None, None, None)
-    return _brief(
-        user.id, user.first_name, user.last_name, profile.specialty, profile.npi, profile.photo_url
-    )
-
-
-def provider_contact(user: User, profile: ProviderProfile | None) -> dict[str, Any]:
-    brief = provider_brief(user, profile)
+def provider_contact(row: AppointmentDetail) -> dict[str, Any]:
+    """The provider of an appointment's detail: the profile's phone and email, else the
+    account's."""
     return {
-        "id": brief["id"],
-        "firstName": brief["firstName"],
-        "lastName": brief["lastName"],
-        "title": profile.title if profile else None,
-        "specialty": brief["specialty"],
-        "npi": brief["npi"],
-        "photoUrl": brief["photoUrl"],
-        "phone": (profile.phone if profile else None) or user.phone,
-        "email": (profile.email if profile else None) or user.email,
+        "id": row.provider_id,
+        "firstName": row.provider_first_name,
+        "lastName": row.provider_last_name,
+        "title": row.title,
+        "specialty": "" if row.specialty is None else specialty_name(row.specialty),
+        "npi": row.npi,
+        "photoUrl": row.photo_url,
+        "phone": row.profile_phone or row.provider_phone,
+        "email": row.profile_email or row.provider_email,
     }
 
 
@@ -107,20 +98,18 @@ def listed(row: ListedAppointment, clinic_zone: str) -> dict[str, Any]:
     }
 
 
-def detail(row: AppointmentWithProvider, clinic_zone: str) -> dict[str, Any]:
-    appointment = row.appointment
+def detail(row: AppointmentDetail, clinic_zone: str) -> dict[str, Any]:
     return {
-        **_core(appointment, clinic_zone),
-        "provider": provider_contact(row.provider, row.profile),
-        "virtualMeetingUrl": appointment.virtual_meeting_url,
-        "location": appointment.location,
-        "duration": appointment.duration,
-        "checkInTime": iso_datetime(appointment.check_in_time),
-        "checkOutTime": iso_datetime(appointment.check_out_time),
-        "cancellationReason": appointment.cancellation_reason,
-        "cancelledAt": iso_datetime(appointment.cancelled_at),
-        "createdAt": iso_datetime(appointment.created_at),
-        "updatedAt": iso_datetime(appointment.updated_at),
+        **_core(row, clinic_zone),
+        "provider": provider_contact(row),
+        "virtualMeetingUrl": row.virtual_meeting_url,
+        "location": row.location,
+        "duration": row.duration,
+        **_visit_times(row),
+        "cancellationReason": row.cancellation_reason,
+        "cancelledAt": iso_datetime(row.cancelled_at),
+        "createdAt": iso_datetime(row.created_at),
+        "updatedAt": iso_datetime(row.updated_at),
     }
 
 

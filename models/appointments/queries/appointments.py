@@ -247,8 +247,79 @@ _ONE_WITH_PROVIDER = _WITH_PROVIDER.where(_APPOINTMENTS.c.id == sa.bindparam("id
 
 
 def get_appointment(session: Session, appointment_id: str) -> AppointmentWithProvider | None:
+    """The appointment and its provider as ORM objects (the invitation reads the entity)."""
     row = session.execute(_ONE_WITH_PROVIDER, {"id": appointment_id}).first()
     return None if row is None else AppointmentWithProvider(*row)
+
+
+class AppointmentDetail(NamedTuple):
+    """One appointment as its detail shows it: a listed row's appointment columns, the few more
+    the detail shows, and its provider's contact (the profile's columns None without one)."""
+
+    id: str
+    patient_id: str
+    provider_id: str
+    date: date
+    start_time: time
+    type: str
+    status: str
+    reason: str
+    notes: str | None
+    is_virtual: bool
+    time_zone: str | None
+    location: str | None
+    duration: int
+    check_in_time: datetime | None
+    check_out_time: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    virtual_meeting_url: str | None
+    cancellation_reason: str | None
+    cancelled_at: datetime | None
+    provider_first_name: str
+    provider_last_name: str
+    provider_phone: str | None
+    provider_email: str
+    specialty: str | None
+    title: str | None
+    npi: str | None
+    photo_url: str | None
+    profile_phone: str | None
+    profile_email: str | None
+
+
+# The detail's columns, in `AppointmentDetail`'s order, packed into one JSON array
+# (`kernel.packed`), as a page's rows are: one row of ORM entities (three of them, with their
+# loader options) costs several times what the statement does.
+_PACKED_DETAIL = Packed(
+    (
+        *(_APPOINTMENTS.c[name] for name in AppointmentDetail._fields[:20]),
+        _USERS.c.first_name,
+        _USERS.c.last_name,
+        _USERS.c.phone,
+        _USERS.c.email,
+        *(
+            _PROFILES.c[name]
+            for name in ("specialty", "title", "npi", "photo_url", "phone", "email")
+        ),
+    )
+)
+_DETAIL = (
+    sa.select(_PACKED_DETAIL.column)
+    .select_from(_APPOINTMENTS)
+    .join(_USERS, _USERS.c.id == _APPOINTMENTS.c.provider_id)
+    .outerjoin(_PROFILES, _PROFILES.c.user_id == _USERS.c.id)
+    .where(_APPOINTMENTS.c.id == sa.bindparam("id"))
+)
+
+
+def appointment_detail(session: Session, appointment_id: str) -> AppointmentDetail | None:
+    """The appointment as its detail shows it, or None when there is no such appointment."""
+    connection = session.connection()
+    packed = connection.execute(_DETAIL, {"id": appointment_id}).scalar()
+    if packed is None:
+        return None
+    return AppointmentDetail._make(_PACKED_DETAIL.unpack(packed, connection.dialect))
 
 
 # A new appointment's row: every column but the computed one, from the attributes of the same

@@ -34,8 +34,8 @@ from models.appointments.errors import (
 from models.appointments.queries import appointments as appointment_queries
 from models.appointments.queries import lifecycle as lifecycle_queries
 from models.appointments.queries.appointments import (
+    AppointmentDetail,
     AppointmentFilters,
-    AppointmentWithProvider,
     ForChange,
     ListedAppointment,
 )
@@ -201,14 +201,12 @@ def list_appointments(
 
 
 @reads
-def get_appointment(
-    session: Session, identity: Identity, appointment_id: str
-) -> AppointmentWithProvider:
-    row = appointment_queries.get_appointment(session, appointment_id)
+def get_appointment(session: Session, identity: Identity, appointment_id: str) -> AppointmentDetail:
+    row = appointment_queries.appointment_detail(session, appointment_id)
     if row is None:
         raise AppointmentNotFound()
-    audit.note(subject=row.appointment.patient_id)
-    require_appointment_viewer(identity, row.appointment.patient_id, row.appointment.provider_id)
+    audit.note(subject=row.patient_id)
+    require_appointment_viewer(identity, row.patient_id, row.provider_id)
     return row
 
 

@@ -269,3 +269,44 @@ def test_reading_needs_a_token(client, db_session):
     response = client.get(f"/api/appointments/{some}")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "AUTHENTICATION_ERROR"
+
+
+def test_the_detail_shows_its_stored_values_in_one_statement(client, auth, db_session, services):
+    """Each column as its type reads it (PHI decrypted, UTC instants), provider included, from
+    one SELECT."""
+    patient = user_id(db_session, PATIENT)
+    appointment_id = sorted(ids_where(db_session, Appointment.patient_id == patient))[0]
+    row = db_session.get(Appointment, appointment_id)
+    row.notes, row.cancellation_reason = 'Say "hi" ünïcode 😀', "Moved: a/b <c> & d"
+    row.cancelled_at = datetime(2026, 1, 2, 9, 1, 2, tzinfo=UTC)
+    row.virtual_meeting_url, row.time_zone = "https://meet.example.com/x", None
+    db_session.commit()
+    headers = auth(PATIENT)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT") and "audit_" not in statement:
+            statements.append(statement)
+
+    event.listen(services.db.engine, "before_cursor_execute", count)
+    try:
+        body = client.get(f"/api/appointments/{appointment_id}", headers=headers).json()
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    assert body["notes"] == 'Say "hi" ünïcode 😀'
+    assert body["cancellationReason"] == "Moved: a/b <c> & d"
+    assert body["cancelledAt"] == "2026-01-02T09:01:02Z"
+    assert body["virtualMeetingUrl"] == "https://meet.example.com/x"
+    assert body["timeZone"] == services.settings.clinic_timezone
+    assert body["reason"] == row.reason and body["duration"] == row.duration
+    assert (body["date"], body["time"]) == (
+        row.date.isoformat(),
+        row.start_time.strftime("%I:%M %p"),
+    )
+    assert body["createdAt"] == row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    profile = db_session.scalar(
+        sa.select(ProviderProfile).where(ProviderProfile.user_id == row.provider_id)
+    )
+    assert body["provider"]["specialty"] and body["provider"]["npi"] == profile.npi
+    assert body["provider"]["photoUrl"] == profile.photo_url
