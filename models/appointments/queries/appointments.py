@@ -338,15 +338,22 @@ def insert_appointment(session: Session, appointment: Appointment) -> None:
 
 # An appointment's row as a change (reschedule, cancel) reads it: every written column, as plain
 # values, with its provider's name; and the row alone, locked, read again when it changed between
-# that read and the change's conditional UPDATE. Built once.
+# that read and the change's conditional UPDATE. Each packed into one JSON array
+# (`kernel.packed`): one column description for the MySQL driver to parse instead of one per
+# column, as many as the row has. Built once.
 _CHANGE_COLUMNS = tuple(c for c in _APPOINTMENTS.columns if c.computed is None)
+_CHANGE_ROW = Packed((*_CHANGE_COLUMNS, _USERS.c.first_name, _USERS.c.last_name))
 _FOR_CHANGE = (
-    sa.select(*_CHANGE_COLUMNS, _USERS.c.first_name, _USERS.c.last_name)
-    .join(_USERS, _USERS.c.id == _APPOINTMENTS.c.provider_id)
+    sa.select(_CHANGE_ROW.column)
+    .join_from(_APPOINTMENTS, _USERS, _USERS.c.id == _APPOINTMENTS.c.provider_id)
     .where(_APPOINTMENTS.c.id == sa.bindparam("id"))
 )
+_LOCKED_ROW = Packed(_CHANGE_COLUMNS)
 _LOCKED_FOR_CHANGE = (
-    sa.select(*_CHANGE_COLUMNS).where(_APPOINTMENTS.c.id == sa.bindparam("id")).with_for_update()
+    sa.select(_LOCKED_ROW.column)
+    .select_from(_APPOINTMENTS)
+    .where(_APPOINTMENTS.c.id == sa.bindparam("id"))
+    .with_for_update()
 )
 # A change's values, written only while the row still has the status and calendar sequence the
 # change was judged from (every change of date, time or status moves one or the other).
@@ -367,24 +374,30 @@ class ForChange:
     provider_last_name: str
 
 
-def _transient(row: sa.Row[Any]) -> Appointment:
-    return Appointment(**{column.key: row._mapping[column] for column in _CHANGE_COLUMNS})
+def _transient(values: list[Any]) -> Appointment:
+    """A transient `Appointment` from `_CHANGE_COLUMNS`' values, in their order (and any after)."""
+    return Appointment(
+        **dict(zip((column.key for column in _CHANGE_COLUMNS), values, strict=False))
+    )
 
 
 def for_change(session: Session, appointment_id: str) -> ForChange | None:
     """The appointment with its provider's name, or None when there is no such appointment:
     one statement, on the session's connection, no lock."""
-    row = session.connection().execute(_FOR_CHANGE, {"id": appointment_id}).first()
-    if row is None:
+    connection = session.connection()
+    packed = connection.execute(_FOR_CHANGE, {"id": appointment_id}).scalar()
+    if packed is None:
         return None
-    return ForChange(_transient(row), row.first_name, row.last_name)
+    values = _CHANGE_ROW.unpack(packed, connection.dialect)
+    return ForChange(_transient(values), values[-2], values[-1])
 
 
 def locked_for_change(session: Session, appointment_id: str) -> Appointment | None:
     """The appointment's row as it is now, locked until the transaction ends (SQLite: the write
     transaction already holds the database's write lock)."""
-    row = session.connection().execute(_LOCKED_FOR_CHANGE, {"id": appointment_id}).first()
-    return None if row is None else _transient(row)
+    connection = session.connection()
+    packed = connection.execute(_LOCKED_FOR_CHANGE, {"id": appointment_id}).scalar()
+    return None if packed is None else _transient(_LOCKED_ROW.unpack(packed, connection.dialect))
 
 
 def apply_change(session: Session, seen: Appointment, values: dict[str, Any]) -> bool:

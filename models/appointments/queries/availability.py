@@ -134,36 +134,8 @@ _PROVIDER_WITH_WINDOWS = (
     .where(ProviderProfile.user_id == sa.bindparam("provider"), User.is_active.is_(True))
     .order_by(ProviderAvailability.start_time)
 )
-# Locks the profile row (and the rows joined to it): the lock every booking change and every
-# schedule change of one provider takes first (`lock_provider`).
-_PROVIDER_WITH_WINDOWS_LOCKED = _PROVIDER_WITH_WINDOWS.with_for_update()
-# The day's time off and extra hours and its live bookings, in one UNION ALL: the changes'
-# rows (`queries.schedules`) with a NULL duration, then each booking as a row whose `is_extra`
-# is NULL, with its start and duration.
+# The day's time off and extra hours (`queries.schedules`), as the branches below pack them.
 _TIME_OFF_OF_DAY, _EXTRA_HOURS_OF_DAY = day_changes_selects(sa.null().label("duration"))
-_BOOKINGS_OF_DAY = sa.select(
-    Appointment.provider_id,
-    sa.null(),
-    sa.null(),
-    sa.null(),
-    Appointment.start_time,
-    sa.null(),
-    sa.null(),
-    sa.null(),
-    Appointment.duration,
-).where(
-    Appointment.provider_id == sa.bindparam("provider"),
-    Appointment.date == sa.bindparam("day", type_=sa.Date),
-    live_bookings(),
-)
-_CHANGES_AND_BOOKINGS_OF_DAY: sa.CompoundSelect[Any] = sa.union_all(
-    _TIME_OFF_OF_DAY, _EXTRA_HOURS_OF_DAY, _BOOKINGS_OF_DAY
-)
-_CHANGES_AND_BOOKINGS_OF_DAY_BUT_ONE: sa.CompoundSelect[Any] = sa.union_all(
-    _TIME_OFF_OF_DAY,
-    _EXTRA_HOURS_OF_DAY,
-    _BOOKINGS_OF_DAY.where(Appointment.id != sa.bindparam("ignored")),
-)
 
 
 def _packed_branch(select: sa.Select[*tuple[Any, ...]], kind: str) -> tuple[sa.Select[Any], Packed]:
@@ -177,8 +149,7 @@ def _packed_branch(select: sa.Select[*tuple[Any, ...]], kind: str) -> tuple[sa.S
 # The day as the slots list reads it (no lock): `_PROVIDER_WITH_WINDOWS`'s rows, the day's time
 # off and extra hours, and its live bookings, in one UNION ALL, each row its kind and its columns
 # packed (`kernel.packed`): one round trip and two column descriptions, which the MySQL driver
-# parses in Python, instead of two round trips and twenty-one. A locked read stays two
-# statements: the day's bookings must be read after the provider's lock is held.
+# parses in Python, instead of two round trips and twenty-one.
 _WINDOWS_BRANCH, _WINDOW_ROW = _packed_branch(_PROVIDER_WITH_WINDOWS.order_by(None), "w")
 _OFF_BRANCH, _OFF_ROW = _packed_branch(
     _TIME_OFF_OF_DAY.with_only_columns(*list(_TIME_OFF_OF_DAY.selected_columns)[:8]), "o"
@@ -197,6 +168,19 @@ _BOOKING_BRANCH, _BOOKING_ROW = _packed_branch(
 _DAY_IN_ONE: sa.CompoundSelect[Any] = sa.union_all(
     _WINDOWS_BRANCH, _OFF_BRANCH, _EXTRA_BRANCH, _BOOKING_BRANCH
 )
+# A locked read stays two statements, the same packed rows split in two: the provider's windows,
+# locking the profile row (and the rows joined to it), the lock every booking change and every
+# schedule change of one provider takes first (`lock_provider`); then, once it is held, the
+# day's changes and bookings (with or without the one being moved).
+_WINDOWS_LOCKED = _WINDOWS_BRANCH.with_for_update()
+_CHANGES_AND_BOOKINGS: sa.CompoundSelect[Any] = sa.union_all(
+    _OFF_BRANCH, _EXTRA_BRANCH, _BOOKING_BRANCH
+)
+_CHANGES_AND_BOOKINGS_BUT_ONE: sa.CompoundSelect[Any] = sa.union_all(
+    _OFF_BRANCH,
+    _EXTRA_BRANCH,
+    _BOOKING_BRANCH.where(Appointment.id != sa.bindparam("ignored")),
+)
 
 
 def load_day(
@@ -213,8 +197,8 @@ def load_day(
 
     Two statements: the provider with its windows of that weekday and their locations (one
     row per window, one row without a window when it has none), then that date's time off and
-    extra hours (`queries.schedules.day_changes_selects`) with the day's bookings; without a
-    lock or an ignored booking, both in one (`_DAY_IN_ONE`). With
+    extra hours (`queries.schedules.day_changes_selects`) with the day's bookings, each row
+    packed; without a lock or an ignored booking, both in one (`_DAY_IN_ONE`). With
     `for_update`, the provider's rows are locked until the transaction ends: every booking
     change of one provider reads its day this way first, so they run one after another (SQLite
     ignores it; there the write transaction already holds the database's write lock).
@@ -231,25 +215,22 @@ def load_day(
     if not for_update and ignore_appointment_id is None:
         rows = connection.execute(_DAY_IN_ONE, values).all()
         return _day_from_packed(rows, connection, provider_user_id, day)
-    rows = connection.execute(
-        _PROVIDER_WITH_WINDOWS_LOCKED if for_update else _PROVIDER_WITH_WINDOWS, values
-    ).all()
+    rows = connection.execute(_WINDOWS_LOCKED if for_update else _WINDOWS_BRANCH, values).all()
     if not rows:
         return None
     if ignore_appointment_id is None:
-        day_rows = connection.execute(_CHANGES_AND_BOOKINGS_OF_DAY, values).all()
+        day_rows = connection.execute(_CHANGES_AND_BOOKINGS, values).all()
     else:
         values["ignored"] = ignore_appointment_id
-        day_rows = connection.execute(_CHANGES_AND_BOOKINGS_OF_DAY_BUT_ONE, values).all()
-    changes = [row for row in day_rows if row.is_extra is not None]
-    bookings = [Booking(row.start_time, row.duration) for row in day_rows if row.is_extra is None]
-    return _provider_day(rows, changes, bookings, provider_user_id, day)
+        day_rows = connection.execute(_CHANGES_AND_BOOKINGS_BUT_ONE, values).all()
+    return _day_from_packed([*rows, *day_rows], connection, provider_user_id, day)
 
 
 def _day_from_packed(
     rows: Sequence[Any], connection: sa.Connection, provider_user_id: str, day: date
 ) -> ProviderDay | None:
-    """`load_day`'s answer from the rows of `_DAY_IN_ONE` (kind, packed columns)."""
+    """`load_day`'s answer from the rows of `_DAY_IN_ONE`, or of its two locked halves (kind,
+    packed columns)."""
     dialect = connection.dialect
     provider_rows: list[Sequence[Any]] = []
     changes: list[Sequence[Any]] = []

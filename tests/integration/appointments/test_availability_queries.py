@@ -1,4 +1,4 @@
-"""`load_day`: the unlocked read (one packed statement) and the locked read (two statements)
+"""`load_day`: the unlocked read (one packed statement) and the locked read (two packed statements)
 answer the same day."""
 
 from __future__ import annotations
@@ -8,7 +8,14 @@ from datetime import date, time
 
 import sqlalchemy as sa
 
-from models import ProviderExtraHours, ProviderLocation, ProviderProfile, ProviderTimeOff, User
+from models import (
+    Appointment,
+    ProviderExtraHours,
+    ProviderLocation,
+    ProviderProfile,
+    ProviderTimeOff,
+    User,
+)
 from models.appointments.queries.availability import load_day
 from models.appointments.rules.slots import Booking, Window
 from tests.support.providers import book
@@ -93,3 +100,18 @@ def test_an_unknown_or_deactivated_provider_has_no_day(services, db_session):  #
     db_session.execute(sa.update(User).where(User.id == west).values(is_active=False))
     db_session.commit()
     assert _both_reads(services, west, MONDAY) == (None, None)
+
+
+def test_the_locked_read_of_a_move_leaves_out_only_the_booking_being_moved(services, db_session):  # type: ignore[no-untyped-def]
+    west = add_west_coast_doctor(db_session)
+    book(db_session, west, MONDAY, time(8, 30))
+    book(db_session, west, MONDAY, time(13), duration=60)
+    moved = db_session.scalar(
+        sa.select(Appointment.id).where(
+            Appointment.provider_id == west, Appointment.start_time == time(13)
+        )
+    )
+    with services.db.new_session() as session, session.begin():
+        day = load_day(session, west, MONDAY, for_update=True, ignore_appointment_id=moved)
+    assert day is not None and day.bookings == [Booking(time(8, 30), 30)]
+    assert day.profile.name.startswith("Dr. ") and len(day.windows) == 2
