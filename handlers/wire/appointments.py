@@ -38,13 +38,15 @@ def provider_contact(row: AppointmentDetail) -> dict[str, Any]:
     """The provider of an appointment's detail: the profile's phone and email, else the
     account's."""
     return {
-        "id": row.provider_id,
-        "firstName": row.provider_first_name,
-        "lastName": row.provider_last_name,
+        **_brief(
+            row.provider_id,
+            row.provider_first_name,
+            row.provider_last_name,
+            row.specialty,
+            row.npi,
+            row.photo_url,
+        ),
         "title": row.title,
-        "specialty": "" if row.specialty is None else specialty_name(row.specialty),
-        "npi": row.npi,
-        "photoUrl": row.photo_url,
         "phone": row.profile_phone or row.provider_phone,
         "email": row.profile_email or row.provider_email,
     }
