@@ -122,3 +122,11 @@ class Packed:
         for index, convert in self._converters:
             values[index] = convert(values[index], dialect)
         return values
+
+    def one(
+        self, connection: sa.Connection, statement: sa.Executable, parameters: dict[str, Any]
+    ) -> list[Any] | None:
+        """The values of the first row of `statement` (which selects `column` first), or None
+        when it finds no row."""
+        packed = connection.execute(statement, parameters).scalar()
+        return None if packed is None else self.unpack(packed, connection.dialect)

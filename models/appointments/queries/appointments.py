@@ -315,11 +315,8 @@ _DETAIL = (
 
 def appointment_detail(session: Session, appointment_id: str) -> AppointmentDetail | None:
     """The appointment as its detail shows it, or None when there is no such appointment."""
-    connection = session.connection()
-    packed = connection.execute(_DETAIL, {"id": appointment_id}).scalar()
-    if packed is None:
-        return None
-    return AppointmentDetail._make(_PACKED_DETAIL.unpack(packed, connection.dialect))
+    values = _PACKED_DETAIL.one(session.connection(), _DETAIL, {"id": appointment_id})
+    return None if values is None else AppointmentDetail._make(values)
 
 
 # A new appointment's row: every column but the computed one, from the attributes of the same
@@ -384,20 +381,15 @@ def _transient(values: list[Any]) -> Appointment:
 def for_change(session: Session, appointment_id: str) -> ForChange | None:
     """The appointment with its provider's name, or None when there is no such appointment:
     one statement, on the session's connection, no lock."""
-    connection = session.connection()
-    packed = connection.execute(_FOR_CHANGE, {"id": appointment_id}).scalar()
-    if packed is None:
-        return None
-    values = _CHANGE_ROW.unpack(packed, connection.dialect)
-    return ForChange(_transient(values), values[-2], values[-1])
+    values = _CHANGE_ROW.one(session.connection(), _FOR_CHANGE, {"id": appointment_id})
+    return None if values is None else ForChange(_transient(values), values[-2], values[-1])
 
 
 def locked_for_change(session: Session, appointment_id: str) -> Appointment | None:
     """The appointment's row as it is now, locked until the transaction ends (SQLite: the write
     transaction already holds the database's write lock)."""
-    connection = session.connection()
-    packed = connection.execute(_LOCKED_FOR_CHANGE, {"id": appointment_id}).scalar()
-    return None if packed is None else _transient(_LOCKED_ROW.unpack(packed, connection.dialect))
+    values = _LOCKED_ROW.one(session.connection(), _LOCKED_FOR_CHANGE, {"id": appointment_id})
+    return None if values is None else _transient(values)
 
 
 def apply_change(session: Session, seen: Appointment, values: dict[str, Any]) -> bool:

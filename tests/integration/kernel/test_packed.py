@@ -73,3 +73,15 @@ def test_every_provider_profile_column_reads_as_its_type(db_session):
 def test_a_column_type_without_a_packed_reading_is_refused():
     with pytest.raises(TypeError):
         Packed([sa.column("payload", sa.LargeBinary)])
+
+
+def test_one_reads_the_first_row_back_or_none(db_session):
+    packed = Packed([APPOINTMENTS.c.id, APPOINTMENTS.c.start_time])
+    statement = sa.select(packed.column).where(APPOINTMENTS.c.id == sa.bindparam("id"))
+    some_id, start = db_session.execute(
+        sa.select(APPOINTMENTS.c.id, APPOINTMENTS.c.start_time)
+    ).first()
+    connection = db_session.connection()
+
+    assert packed.one(connection, statement, {"id": some_id}) == [some_id, start]
+    assert packed.one(connection, statement, {"id": "no-such-appointment"}) is None
