@@ -21,6 +21,7 @@ from kernel.settings import Settings, load_settings
 from openapi import SPEC_PATH
 from portal.runtime import Services, build_services
 from portal.web import (
+    bearer,
     errors,
     limits,
     operations,
@@ -73,7 +74,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_request_id_logging()
     # connexion's default jsonifier indents by 2: bigger bodies and slower dumps, for no reader.
     compact_json = Jsonifier(flask.json, separators=(",", ":"))
-    app = FlaskApp(__name__, specification_dir=SPEC_PATH.parent, jsonifier=compact_json)
+    app = FlaskApp(
+        __name__,
+        specification_dir=SPEC_PATH.parent,
+        jsonifier=compact_json,
+        security_map={"bearer": bearer.BearerChecks},
+    )
     wsgi_bridge.install(app)
     limiter = limits.build(settings)
     auditing = AuditingResolver(services.audit_trail, function_resolver=_handler_for)
