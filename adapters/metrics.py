@@ -8,8 +8,9 @@ registry is served.
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Literal
+from typing import Literal, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -111,11 +112,22 @@ BOOKING_OUTCOME_NAMES: frozenset[str] = frozenset({"success", "conflict", "rejec
 UNROUTED = "unrouted"  # requests that matched no operation (404s, /api/ui assets)
 
 
+M = TypeVar("M", Counter, Histogram)
+
+
+@functools.cache
+def _labelled(metric: M, *labels: str) -> M:
+    """`metric.labels(*labels)`, looked up once per label set: the metrics recorded on every
+    request and statement have a few label sets each, and `labels()` checks, converts and locks
+    each time."""
+    return metric.labels(*labels)
+
+
 def record_request(operation: str | None, method: str, status: int, seconds: float) -> None:
     labels = (operation or UNROUTED, method, str(status))
-    REQUEST_DURATION.labels(*labels).observe(seconds)
+    _labelled(REQUEST_DURATION, *labels).observe(seconds)
     if status >= 400:
-        REQUEST_ERRORS.labels(*labels).inc()
+        _labelled(REQUEST_ERRORS, *labels).inc()
 
 
 def record_booking_outcome(outcome: BookingOutcome) -> None:
@@ -170,9 +182,10 @@ def record_audit_batch(entries: int) -> None:
 
 
 def record_query(kind: str, database: str, seconds: float) -> None:
-    QUERY_DURATION.labels(kind, database).observe(seconds)
+    _labelled(QUERY_DURATION, kind, database).observe(seconds)
 
 
+@functools.lru_cache(maxsize=4096)  # statements are the app's compiled SQL: a bounded few
 def statement_kind(statement: str) -> str:
     """The statement's first keyword (SELECT, INSERT, ...): a label of bounded cardinality."""
     keyword = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
