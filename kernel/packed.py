@@ -105,12 +105,13 @@ class Packed:
 
     def __init__(self, columns: Iterable[Any], label: str = "packed") -> None:
         columns = list(columns)  # column elements or ORM attributes
-        self.column = sa.func.json_array(
+        self._array = sa.func.json_array(
             *(
                 sa.cast(column, sa.Text) if _as_text(_stored(column.type)) else column
                 for column in columns
             )
-        ).label(label)
+        )
+        self.column = self._array.label(label)
         self._converters = tuple(
             (index, convert)
             for index, convert in enumerate(_converter(column.type) for column in columns)
@@ -122,6 +123,22 @@ class Packed:
         for index, convert in self._converters:
             values[index] = convert(values[index], dialect)
         return values
+
+    def grouped(self, label: str = "packed") -> sa.Label[str]:
+        """The packed arrays of every row of a group (a GROUP BY), as one JSON array of them
+        (`unpack_grouped`): one row for the driver to parse instead of one per row. Its
+        length is bounded by the server's `group_concat_max_len` (MariaDB: 1 MiB by default);
+        a group cut short by it fails to parse, it is never read as fewer rows."""
+        text = sa.func.group_concat(self._array, type_=sa.Text)
+        return (sa.literal("[", sa.Text) + text + sa.literal("]", sa.Text)).label(label)
+
+    def unpack_grouped(self, packed: str, dialect: sa.Dialect) -> list[list[Any]]:
+        """The values of each row of a `grouped` column, as `unpack` returns one row's."""
+        rows: list[list[Any]] = json.loads(packed)
+        for index, convert in self._converters:
+            for values in rows:
+                values[index] = convert(values[index], dialect)
+        return rows
 
     def one(
         self, connection: sa.Connection, statement: sa.Executable, parameters: dict[str, Any]

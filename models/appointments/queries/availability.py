@@ -345,24 +345,28 @@ def load_bookings(
 
 # What `next_available_dates` reads first, in one UNION ALL of packed rows (as `_DAY_IN_ONE`):
 # the time off and extra hours of the bound `providers` from `first` to `last`, and their live
-# bookings from `first` to `bookings_last`.
+# bookings from `first` to `bookings_last`, one row per provider holding all of them
+# (`Packed.grouped`): a search's page of providers can have hundreds of bookings in that span,
+# and the MySQL driver parses each row in Python.
 _SPAN_OFF, _SPAN_EXTRA = span_changes_selects()
 _SPAN_OFF_BRANCH, _SPAN_OFF_ROW = _packed_branch(_SPAN_OFF, "o")
 _SPAN_EXTRA_BRANCH, _SPAN_EXTRA_ROW = _packed_branch(_SPAN_EXTRA, "x")
-_SPAN_BOOKING_BRANCH, _SPAN_BOOKING_ROW = _packed_branch(
-    sa.select(
-        Appointment.provider_id, Appointment.date, Appointment.start_time, Appointment.duration
-    ).where(
+_SPAN_BOOKING_ROW = Packed(
+    (Appointment.provider_id, Appointment.date, Appointment.start_time, Appointment.duration)
+)
+_SPAN_BOOKINGS_BRANCH: sa.Select[Any, str] = (
+    sa.select(sa.literal_column("'b'").label("kind"), _SPAN_BOOKING_ROW.grouped())
+    .where(
         Appointment.provider_id.in_(sa.bindparam("providers", expanding=True)),
         Appointment.date.between(
             sa.bindparam("first", type_=sa.Date), sa.bindparam("bookings_last", type_=sa.Date)
         ),
         live_bookings(),
-    ),
-    "b",
+    )
+    .group_by(Appointment.provider_id)
 )
 _CHANGES_AND_BOOKINGS_OF_SPAN: sa.CompoundSelect[Any] = sa.union_all(
-    _SPAN_OFF_BRANCH, _SPAN_EXTRA_BRANCH, _SPAN_BOOKING_BRANCH
+    _SPAN_OFF_BRANCH, _SPAN_EXTRA_BRANCH, _SPAN_BOOKINGS_BRANCH
 )
 
 
@@ -395,8 +399,10 @@ def load_changes_and_bookings(
     change_rows: list[Sequence[Any]] = []
     for row in connection.execute(_CHANGES_AND_BOOKINGS_OF_SPAN, values):
         if row.kind == "b":
-            provider_id, day, start, duration = _SPAN_BOOKING_ROW.unpack(row.packed, dialect)
-            bookings[provider_id][day].append(Booking(start, duration))
+            for provider_id, day, start, duration in _SPAN_BOOKING_ROW.unpack_grouped(
+                row.packed, dialect
+            ):
+                bookings[provider_id][day].append(Booking(start, duration))
         else:
             of_kind = _SPAN_OFF_ROW if row.kind == "o" else _SPAN_EXTRA_ROW
             change_rows.append(of_kind.unpack(row.packed, dialect))

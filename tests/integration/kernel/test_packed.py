@@ -85,3 +85,40 @@ def test_one_reads_the_first_row_back_or_none(db_session):
 
     assert packed.one(connection, statement, {"id": some_id}) == [some_id, start]
     assert packed.one(connection, statement, {"id": "no-such-appointment"}) is None
+
+
+def _grouped_and_one_by_one(session: sa.orm.Session) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    packed = Packed([APPOINTMENTS.c.id, APPOINTMENTS.c.date, APPOINTMENTS.c.start_time])
+    connection = session.connection()
+    grouped = {
+        provider: sorted(packed.unpack_grouped(rows, connection.dialect))
+        for provider, rows in connection.execute(
+            sa.select(APPOINTMENTS.c.provider_id, packed.grouped()).group_by(
+                APPOINTMENTS.c.provider_id
+            )
+        )
+    }
+    one_by_one: dict[str, list] = {}  # type: ignore[type-arg]
+    for provider, row in connection.execute(sa.select(APPOINTMENTS.c.provider_id, packed.column)):
+        one_by_one.setdefault(provider, []).append(packed.unpack(row, connection.dialect))
+    return grouped, {provider: sorted(rows) for provider, rows in one_by_one.items()}
+
+
+def test_grouped_reads_every_row_of_each_group_as_unpack_does(db_session):
+    grouped, one_by_one = _grouped_and_one_by_one(db_session)
+
+    assert grouped == one_by_one
+    assert any(len(rows) > 1 for rows in grouped.values())
+    assert all(isinstance(row[2], time) for rows in grouped.values() for row in rows)
+
+
+def test_a_group_cut_short_by_the_server_fails_instead_of_losing_rows(db_session):
+    connection = db_session.connection()
+    if connection.dialect.name != "mysql":
+        pytest.skip("SQLite's group_concat has no length limit")
+    connection.exec_driver_sql("SET SESSION group_concat_max_len = 64")
+    try:
+        with pytest.raises(ValueError):
+            _grouped_and_one_by_one(db_session)
+    finally:
+        connection.exec_driver_sql("SET SESSION group_concat_max_len = DEFAULT")
