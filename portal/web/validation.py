@@ -201,6 +201,19 @@ class CollectingParameterValidator(ParameterValidator):
             return None
         return FieldError(name, _humanize(errors[0]))
 
+    @staticmethod
+    def _source(request: ConnexionRequest, location: str) -> Any:
+        """The request's values of one parameter location, read only for an operation that
+        declares parameters there (the headers and cookies of most requests are never parsed)."""
+        if location == "query":
+            return request.query_params
+        if location == "path":
+            path = request.path_params
+            return {k.replace("_", "-"): v for k, v in path.items()} | path
+        if location == "header":
+            return request.headers
+        return request.cookies
+
     def validate_request(self, request: ConnexionRequest) -> None:
         unknown: list[FieldError] = []
         if self.strict_validation:
@@ -209,18 +222,13 @@ class CollectingParameterValidator(ParameterValidator):
             )
             # Each unknown parameter is a detail under its own name, like any other field.
             unknown = [FieldError(name, "is not a known query parameter") for name in sorted(extra)]
-        sources = {
-            "query": request.query_params,
-            "path": {k.replace("_", "-"): v for k, v in request.path_params.items()}
-            | request.path_params,
-            "header": request.headers,
-            "cookie": request.cookies,
-        }
         details = [
             problem
             for location, params in self.parameters.items()
+            if params
+            for source in (self._source(request, location),)
             for param in params
-            if (problem := self._check(location, param, sources[location].get(param["name"])))
+            if (problem := self._check(location, param, source.get(param["name"])))
         ]
         details = unknown + details
         if details:
