@@ -157,3 +157,27 @@ def test_a_domain_error_keeps_the_connection(db):
         reads.run(refused, db.new_session)
     assert reads._kept == 1 and len(reads._free) == 1
     reads.release()
+
+
+def test_the_readiness_ping_sends_its_select_on_a_kept_connection_and_nothing_else(db):
+    assert db.ping() is True  # keeps a connection
+    (kept,) = db._kept_reads._free  # type: ignore[union-attr]
+    before = _counters(kept.connection)
+    for _ in range(10):
+        assert db.ping() is True
+    after = _counters(kept.connection)
+    # each ping: its SELECT 1; no checkout ping, no ROLLBACK, no reset
+    assert after["Com_rollback"] == before["Com_rollback"]
+    assert after["Com_select"] - before["Com_select"] == 10
+    assert after["Questions"] - before["Questions"] == 11
+
+
+def test_the_readiness_ping_on_a_kept_connection_the_server_closed_asks_a_pooled_one(db):
+    assert db.ping() is True
+    (kept,) = db._kept_reads._free  # type: ignore[union-attr]
+    thread_id = kept.connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+    with db.engine.connect() as admin:
+        admin.exec_driver_sql(f"KILL CONNECTION {thread_id}")
+    assert db.ping() is True  # not idle: not pinged, failed, asked again from the pool
+    assert db._kept_reads._free == []  # type: ignore[union-attr]
+    assert db.ping() is True
