@@ -341,28 +341,38 @@ class AttachmentOfRecord:
     attachment: StoredAttachment | None
 
 
+class _StoredFile(NamedTuple):
+    """The attachment asked for, as `_attachment_statement` unpacks it."""
+
+    id: str
+    record_id: str
+    file_name: str
+    file_type: str
+    file_size: int
+    storage_path: str
+
+
 @functools.cache
-def _attachment_statement(access: tuple[bool, bool, bool]) -> sa.Select[Any]:
+def _attachment_statement(access: tuple[bool, bool, bool]) -> tuple[Packed, sa.Select[Any]]:
     """The record with `visible`'s answer as a column, and the attachment asked for joined to
-    it: one statement (built once per shape of access) where a download ran three."""
+    it: one statement (built once per shape of access) where a download ran three, its columns
+    packed into one (`kernel.packed`)."""
     all_records, patient, provider = access
     covered = _covering(
         all_records,
         sa.bindparam("access_patient") if patient else None,
         sa.bindparam("access_provider") if provider else None,
     )
-    return (
-        sa.select(
+    packed = Packed(
+        (
             _RECORDS.c.patient_id,
             _RECORDS.c.is_new,
-            covered.label("visible"),
-            _ATTACHMENTS.c.id,
-            _ATTACHMENTS.c.record_id,
-            _ATTACHMENTS.c.file_name,
-            _ATTACHMENTS.c.file_type,
-            _ATTACHMENTS.c.file_size,
-            _ATTACHMENTS.c.storage_path,
+            covered,
+            *(_ATTACHMENTS.c[name] for name in _StoredFile._fields),
         )
+    )
+    statement = (
+        sa.select(packed.column)
         .select_from(_RECORDS)
         .outerjoin(
             _ATTACHMENTS,
@@ -373,6 +383,7 @@ def _attachment_statement(access: tuple[bool, bool, bool]) -> sa.Select[Any]:
         )
         .where(_RECORDS.c.id == sa.bindparam("record_id"))
     )
+    return packed, statement
 
 
 def attachment_of_record(
@@ -387,12 +398,14 @@ def attachment_of_record(
         if access.provider_id is not None:
             values["access_provider"] = access.provider_id
     shape = (access.all_records, "access_patient" in values, "access_provider" in values)
-    row = session.connection().execute(_attachment_statement(shape), values).first()
-    if row is None:
+    packed, statement = _attachment_statement(shape)
+    found = packed.one(session.connection(), statement, values)
+    if found is None:
         return None
+    patient_id, is_new, is_visible, *stored = found
     return AttachmentOfRecord(
-        patient_id=row.patient_id,
-        visible=bool(row.visible),
-        is_new=bool(row.is_new),
-        attachment=None if row.id is None else cast(StoredAttachment, row),
+        patient_id=patient_id,
+        visible=bool(is_visible),
+        is_new=bool(is_new),
+        attachment=None if stored[0] is None else _StoredFile._make(stored),
     )
