@@ -21,6 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 _Convert = Callable[[Any, sa.Dialect], Any]
 
@@ -99,18 +101,37 @@ def _converter(column_type: sa.types.TypeEngine[Any]) -> _Convert:
     return converted
 
 
+class _JsonArrayAgg(sa.sql.functions.FunctionElement[str]):
+    """The aggregated rows' values as one JSON array (no rows: NULL on MariaDB, `[]` on SQLite)."""
+
+    name = "json_arrayagg"
+    type = sa.Text()
+    inherit_cache = True
+
+
+@compiles(_JsonArrayAgg)
+def _json_arrayagg(element: _JsonArrayAgg, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"JSON_ARRAYAGG({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_JsonArrayAgg, "sqlite")
+def _json_group_array(element: _JsonArrayAgg, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+
+
 class Packed:
     """`columns` as one JSON array column (`column`, labelled `label`), and `unpack` to get
     their values back, in that order, as the columns' types return them."""
 
     def __init__(self, columns: Iterable[Any], label: str = "packed") -> None:
         columns = list(columns)  # column elements or ORM attributes
-        self.column = sa.func.json_array(
+        self._array = sa.func.json_array(
             *(
                 sa.cast(column, sa.Text) if _as_text(_stored(column.type)) else column
                 for column in columns
             )
-        ).label(label)
+        )
+        self.column = self._array.label(label)
         self._converters = tuple(
             (index, convert)
             for index, convert in enumerate(_converter(column.type) for column in columns)
@@ -118,7 +139,22 @@ class Packed:
         )
 
     def unpack(self, packed: str, dialect: sa.Dialect) -> list[Any]:
-        values: list[Any] = json.loads(packed)
+        return self._converted(json.loads(packed), dialect)
+
+    def aggregated(self) -> sa.ColumnElement[str]:
+        """The packed arrays of the rows a (sub)query aggregates, as one JSON array (in no
+        particular order); `unpack_all` reads it back."""
+        return _JsonArrayAgg(self._array)
+
+    def unpack_all(self, packed: str | None, dialect: sa.Dialect) -> list[list[Any]]:
+        """Each aggregated row's values, as `unpack` gives one row's (none for NULL). A value
+        that is not whole JSON (MariaDB cuts an aggregate at `group_concat_max_len`) raises
+        ValueError."""
+        if packed is None:
+            return []
+        return [self._converted(values, dialect) for values in json.loads(packed)]
+
+    def _converted(self, values: list[Any], dialect: sa.Dialect) -> list[Any]:
         for index, convert in self._converters:
             values[index] = convert(values[index], dialect)
         return values

@@ -85,3 +85,20 @@ def test_one_reads_the_first_row_back_or_none(db_session):
 
     assert packed.one(connection, statement, {"id": some_id}) == [some_id, start]
     assert packed.one(connection, statement, {"id": "no-such-appointment"}) is None
+
+
+def test_aggregated_rows_read_back_as_their_types_and_no_rows_as_none(db_session):
+    columns = [APPOINTMENTS.c.id, APPOINTMENTS.c.date, APPOINTMENTS.c.start_time]
+    packed = Packed([*columns, APPOINTMENTS.c.created_at, APPOINTMENTS.c.is_virtual])
+    connection = db_session.connection()
+    plain = connection.execute(
+        sa.select(*columns, APPOINTMENTS.c.created_at, APPOINTMENTS.c.is_virtual)
+    ).all()
+    aggregated = connection.execute(sa.select(packed.aggregated())).scalar()
+    unpacked = packed.unpack_all(aggregated, connection.dialect)
+    assert len(plain) > 1
+    assert sorted(unpacked) == sorted(list(row) for row in plain)
+    none = connection.execute(sa.select(packed.aggregated()).where(sa.false())).scalar()
+    assert packed.unpack_all(none, connection.dialect) == []
+    with pytest.raises(ValueError):  # cut short, as MariaDB cuts a long aggregate
+        packed.unpack_all(aggregated[: len(aggregated) // 2], connection.dialect)
