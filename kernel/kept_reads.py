@@ -126,7 +126,12 @@ class KeptReads:
                     self._kept += 1
             if kept is None:
                 return self._new(now)
-            if now - kept.taken_at > KEPT_SECONDS or not self._answers(kept, now):
+            if now - kept.taken_at > KEPT_SECONDS:
+                self._discard(kept)
+                continue
+            if not self._answers(kept, now):
+                # dead: nothing to reset on it (the pool invalidates a failed checkout ping too)
+                kept.connection.invalidate()
                 self._discard(kept)
                 continue
             return kept
