@@ -70,28 +70,40 @@ class KeptReads:
     def run(self, work: Callable[[Session], T], fallback: Callable[[], Session]) -> T:
         """`work` on a session bound to a kept connection; on a `fallback()` session when all
         `limit` are busy."""
-        kept = self._take()
-        if kept is None:
+
+        def on_fallback() -> T:
             with fallback() as session:
                 return work(session)
-        session = Session(bind=kept.connection, join_transaction_mode="rollback_only")
+
+        return self._serve(lambda connection: _in_session(work, connection), on_fallback)
+
+    def run_on_connection(self, work: Callable[[sa.Connection], T]) -> T:
+        """`work` on a kept connection itself, for statements that need no Session (a readiness
+        check); on a pooled connection when all `limit` are busy."""
+
+        def on_fallback() -> T:
+            with self.engine.connect() as connection:  # the pool's checkout pings it
+                return work(connection)
+
+        return self._serve(work, on_fallback)
+
+    def _serve(self, work: Callable[[sa.Connection], T], fallback: Callable[[], T]) -> T:
+        kept = self._take()
+        if kept is None:
+            return fallback()
         started = self._clock()
         try:
-            result = work(session)
+            result = work(kept.connection)
         except SQLAlchemyError as exc:
-            session.close()
             self._discard(kept)
             if not _was_closed(exc, self._clock() - started):
                 raise
             # The server closed it since its last read (a restart, a KILL): what the pool's
             # checkout ping would have caught. The read runs again on a pooled connection.
-            with fallback() as session:
-                return work(session)
+            return fallback()
         except BaseException:
-            session.close()
             self._give_back(kept)
             raise
-        session.close()
         self._give_back(kept)
         return result
 
@@ -114,7 +126,12 @@ class KeptReads:
                     self._kept += 1
             if kept is None:
                 return self._new(now)
-            if now - kept.taken_at > KEPT_SECONDS or not self._answers(kept, now):
+            if now - kept.taken_at > KEPT_SECONDS:
+                self._discard(kept)
+                continue
+            if not self._answers(kept, now):
+                # dead: nothing to reset on it (the pool invalidates a failed checkout ping too)
+                kept.connection.invalidate()
                 self._discard(kept)
                 continue
             return kept
@@ -156,6 +173,16 @@ class KeptReads:
         with self._lock:
             self._kept -= 1
         _close(kept.connection)
+
+
+def _in_session(work: Callable[[Session], T], connection: sa.Connection) -> T:
+    # In autocommit, SQLAlchemy's transaction on the connection sends nothing; the session
+    # joins it and never ends it.
+    session = Session(bind=connection, join_transaction_mode="rollback_only")
+    try:
+        return work(session)
+    finally:
+        session.close()
 
 
 def _was_closed(exc: SQLAlchemyError, seconds: float) -> bool:

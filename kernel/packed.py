@@ -21,6 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 _Convert = Callable[[Any, sa.Dialect], Any]
 
@@ -99,6 +101,24 @@ def _converter(column_type: sa.types.TypeEngine[Any]) -> _Convert:
     return converted
 
 
+class _JsonArrayAgg(sa.sql.functions.FunctionElement[str]):
+    """The aggregated rows' values as one JSON array (no rows: NULL on MariaDB, `[]` on SQLite)."""
+
+    name = "json_arrayagg"
+    type = sa.Text()
+    inherit_cache = True
+
+
+@compiles(_JsonArrayAgg)
+def _json_arrayagg(element: _JsonArrayAgg, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"JSON_ARRAYAGG({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_JsonArrayAgg, "sqlite")
+def _json_group_array(element: _JsonArrayAgg, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+
+
 class Packed:
     """`columns` as one JSON array column (`column`, labelled `label`), and `unpack` to get
     their values back, in that order, as the columns' types return them."""
@@ -119,26 +139,25 @@ class Packed:
         )
 
     def unpack(self, packed: str, dialect: sa.Dialect) -> list[Any]:
-        values: list[Any] = json.loads(packed)
+        return self._converted(json.loads(packed), dialect)
+
+    def aggregated(self) -> sa.ColumnElement[str]:
+        """The packed arrays of the rows a (sub)query aggregates, as one JSON array (in no
+        particular order); `unpack_all` reads it back."""
+        return _JsonArrayAgg(self._array)
+
+    def unpack_all(self, packed: str | None, dialect: sa.Dialect) -> list[list[Any]]:
+        """Each aggregated row's values, as `unpack` gives one row's (none for NULL). A value
+        that is not whole JSON (MariaDB cuts an aggregate at `group_concat_max_len`) raises
+        ValueError."""
+        if packed is None:
+            return []
+        return [self._converted(values, dialect) for values in json.loads(packed)]
+
+    def _converted(self, values: list[Any], dialect: sa.Dialect) -> list[Any]:
         for index, convert in self._converters:
             values[index] = convert(values[index], dialect)
         return values
-
-    def grouped(self, label: str = "packed") -> sa.Label[str]:
-        """The packed arrays of every row of a group (a GROUP BY), as one JSON array of them
-        (`unpack_grouped`): one row for the driver to parse instead of one per row. Its
-        length is bounded by the server's `group_concat_max_len` (MariaDB: 1 MiB by default);
-        a group cut short by it fails to parse, it is never read as fewer rows."""
-        text = sa.func.group_concat(self._array, type_=sa.Text)
-        return (sa.literal("[", sa.Text) + text + sa.literal("]", sa.Text)).label(label)
-
-    def unpack_grouped(self, packed: str, dialect: sa.Dialect) -> list[list[Any]]:
-        """The values of each row of a `grouped` column, as `unpack` returns one row's."""
-        rows: list[list[Any]] = json.loads(packed)
-        for index, convert in self._converters:
-            for values in rows:
-                values[index] = convert(values[index], dialect)
-        return rows
 
     def one(
         self, connection: sa.Connection, statement: sa.Executable, parameters: dict[str, Any]

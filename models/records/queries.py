@@ -4,8 +4,10 @@ Which records a caller may see is the access policy's `RecordAccess`
 (`security.policy.records`); `visible` is its translation into SQL, used by the list and by
 the single-record checks alike.
 
-A page is plain rows (no ORM objects: the list only shapes them into JSON) in two statements:
-the records with their authors and the total across pages (a window column), then their files.
+A page is plain rows (no ORM objects: the list only shapes them into JSON) in one statement: the
+page of records with their authors and the total across pages (a window column) as a derived
+table, and each of its records' files packed into one column by a subquery per row of the page
+(outside the derived table, so that only the page's rows ask for their files).
 """
 
 from __future__ import annotations
@@ -168,13 +170,26 @@ _LISTED = Packed(
         _PROFILES.c.specialty,
     )
 )
-_LISTED_COLUMNS = (_LISTED.column, sa.func.count().over().label("total"))
-
 _FILTERS = {
     "type": lambda value: _RECORDS.c.type == value,
     "start_date": lambda value: _RECORDS.c.date >= value,
     "end_date": lambda value: _RECORDS.c.date <= value,
 }
+
+
+class _ListedFile(NamedTuple):
+    """A file of a listed record, as `_FILES` unpacks it (`created_at` orders them)."""
+
+    id: str
+    record_id: str
+    file_name: str
+    file_type: str
+    file_size: int
+    created_at: datetime
+
+
+_FILES = Packed(_ATTACHMENTS.c[name] for name in _ListedFile._fields)
+_NEWEST_FIRST = ("date", "created_at", "id")
 
 
 @functools.cache
@@ -194,30 +209,61 @@ def _page_statements(
         *(_FILTERS[name](sa.bindparam(name)) for name in sorted(used)),
     ]
     page = (
-        sa.select(*_LISTED_COLUMNS)
+        sa.select(
+            _LISTED.column,
+            sa.func.count().over().label("total"),
+            *(_RECORDS.c[name] for name in _NEWEST_FIRST),
+        )
         .select_from(_RECORDS)
         .outerjoin(_USERS, _USERS.c.id == _RECORDS.c.provider_id)
         .outerjoin(_PROFILES, _PROFILES.c.user_id == _USERS.c.id)
         .where(*conditions)
-        .order_by(_RECORDS.c.date.desc(), _RECORDS.c.created_at.desc(), _RECORDS.c.id.desc())
+        .order_by(*(_RECORDS.c[name].desc() for name in _NEWEST_FIRST))
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .offset(sa.bindparam("offset", type_=sa.Integer))
+        .subquery("page")
+    )
+    files = (
+        sa.select(_FILES.aggregated())
+        .where(_ATTACHMENTS.c.record_id == page.c.id)
+        .scalar_subquery()
+        .label("files")
+    )
+    with_files = sa.select(page.c.packed, page.c.total, files).order_by(
+        *(page.c[name].desc() for name in _NEWEST_FIRST)
     )
     count = sa.select(sa.func.count(_RECORDS.c.id)).where(*conditions)
-    return page, count
+    return with_files, count
 
 
+# Only when a page's packed files came back cut short (see `Packed.unpack_all`).
 _ATTACHMENTS_OF = (
-    sa.select(
-        _ATTACHMENTS.c.id,
-        _ATTACHMENTS.c.record_id,
-        _ATTACHMENTS.c.file_name,
-        _ATTACHMENTS.c.file_type,
-        _ATTACHMENTS.c.file_size,
-    )
+    sa.select(*(_ATTACHMENTS.c[name] for name in _ListedFile._fields))
     .where(_ATTACHMENTS.c.record_id.in_(sa.bindparam("record_ids", expanding=True)))
     .order_by(_ATTACHMENTS.c.created_at, _ATTACHMENTS.c.id)
 )
+
+
+def _files_of_page(
+    connection: sa.Connection, found: Sequence[Any], listed: Sequence[_ListedRecord]
+) -> dict[str, list[_ListedFile]]:
+    """Each listed record's files, oldest first."""
+    files: dict[str, list[_ListedFile]] = {}
+    try:
+        for record, row in zip(listed, found, strict=True):
+            unpacked = _FILES.unpack_all(row.files, connection.dialect)
+            if unpacked:
+                files[record.id] = sorted(
+                    (_ListedFile._make(values) for values in unpacked),
+                    key=lambda file: (file.created_at, file.id),
+                )
+    except ValueError:  # an aggregate too long for the server's limit: read them plainly
+        files = defaultdict(list)
+        for attachment in connection.execute(
+            _ATTACHMENTS_OF, {"record_ids": [record.id for record in listed]}
+        ):
+            files[attachment.record_id].append(_ListedFile._make(attachment))
+    return files
 
 
 def list_records(
@@ -251,12 +297,7 @@ def list_records(
         total = int(connection.execute(count_statement, values).scalar_one())
     dialect = connection.dialect
     listed = [_ListedRecord._make(_LISTED.unpack(row.packed, dialect)) for row in found]
-    files: dict[str, list[AttachmentColumns]] = defaultdict(list)
-    if listed:
-        for attachment in connection.execute(
-            _ATTACHMENTS_OF, {"record_ids": [row.id for row in listed]}
-        ):
-            files[attachment.record_id].append(attachment)
+    files = _files_of_page(connection, found, listed)
     rows = [
         RecordRow(
             record=row,
@@ -341,28 +382,38 @@ class AttachmentOfRecord:
     attachment: StoredAttachment | None
 
 
+class _StoredFile(NamedTuple):
+    """The attachment asked for, as `_attachment_statement` unpacks it."""
+
+    id: str
+    record_id: str
+    file_name: str
+    file_type: str
+    file_size: int
+    storage_path: str
+
+
 @functools.cache
-def _attachment_statement(access: tuple[bool, bool, bool]) -> sa.Select[Any]:
+def _attachment_statement(access: tuple[bool, bool, bool]) -> tuple[Packed, sa.Select[Any]]:
     """The record with `visible`'s answer as a column, and the attachment asked for joined to
-    it: one statement (built once per shape of access) where a download ran three."""
+    it: one statement (built once per shape of access) where a download ran three, its columns
+    packed into one (`kernel.packed`)."""
     all_records, patient, provider = access
     covered = _covering(
         all_records,
         sa.bindparam("access_patient") if patient else None,
         sa.bindparam("access_provider") if provider else None,
     )
-    return (
-        sa.select(
+    packed = Packed(
+        (
             _RECORDS.c.patient_id,
             _RECORDS.c.is_new,
-            covered.label("visible"),
-            _ATTACHMENTS.c.id,
-            _ATTACHMENTS.c.record_id,
-            _ATTACHMENTS.c.file_name,
-            _ATTACHMENTS.c.file_type,
-            _ATTACHMENTS.c.file_size,
-            _ATTACHMENTS.c.storage_path,
+            covered,
+            *(_ATTACHMENTS.c[name] for name in _StoredFile._fields),
         )
+    )
+    statement = (
+        sa.select(packed.column)
         .select_from(_RECORDS)
         .outerjoin(
             _ATTACHMENTS,
@@ -373,6 +424,7 @@ def _attachment_statement(access: tuple[bool, bool, bool]) -> sa.Select[Any]:
         )
         .where(_RECORDS.c.id == sa.bindparam("record_id"))
     )
+    return packed, statement
 
 
 def attachment_of_record(
@@ -387,12 +439,14 @@ def attachment_of_record(
         if access.provider_id is not None:
             values["access_provider"] = access.provider_id
     shape = (access.all_records, "access_patient" in values, "access_provider" in values)
-    row = session.connection().execute(_attachment_statement(shape), values).first()
-    if row is None:
+    packed, statement = _attachment_statement(shape)
+    found = packed.one(session.connection(), statement, values)
+    if found is None:
         return None
+    patient_id, is_new, is_visible, *stored = found
     return AttachmentOfRecord(
-        patient_id=row.patient_id,
-        visible=bool(row.visible),
-        is_new=bool(row.is_new),
-        attachment=None if row.id is None else cast(StoredAttachment, row),
+        patient_id=patient_id,
+        visible=bool(is_visible),
+        is_new=bool(is_new),
+        attachment=None if stored[0] is None else _StoredFile._make(stored),
     )

@@ -346,7 +346,7 @@ def load_bookings(
 # What `next_available_dates` reads first, in one UNION ALL of packed rows (as `_DAY_IN_ONE`):
 # the time off and extra hours of the bound `providers` from `first` to `last`, and their live
 # bookings from `first` to `bookings_last`, one row per provider holding all of them
-# (`Packed.grouped`): a search's page of providers can have hundreds of bookings in that span,
+# (`Packed.aggregated`): a search's page of providers can have hundreds of bookings in that span,
 # and the MySQL driver parses each row in Python.
 _SPAN_OFF, _SPAN_EXTRA = span_changes_selects()
 _SPAN_OFF_BRANCH, _SPAN_OFF_ROW = _packed_branch(_SPAN_OFF, "o")
@@ -355,7 +355,9 @@ _SPAN_BOOKING_ROW = Packed(
     (Appointment.provider_id, Appointment.date, Appointment.start_time, Appointment.duration)
 )
 _SPAN_BOOKINGS_BRANCH: sa.Select[Any, str] = (
-    sa.select(sa.literal_column("'b'").label("kind"), _SPAN_BOOKING_ROW.grouped())
+    sa.select(
+        sa.literal_column("'b'").label("kind"), _SPAN_BOOKING_ROW.aggregated().label("packed")
+    )
     .where(
         Appointment.provider_id.in_(sa.bindparam("providers", expanding=True)),
         Appointment.date.between(
@@ -399,7 +401,7 @@ def load_changes_and_bookings(
     change_rows: list[Sequence[Any]] = []
     for row in connection.execute(_CHANGES_AND_BOOKINGS_OF_SPAN, values):
         if row.kind == "b":
-            for provider_id, day, start, duration in _SPAN_BOOKING_ROW.unpack_grouped(
+            for provider_id, day, start, duration in _SPAN_BOOKING_ROW.unpack_all(
                 row.packed, dialect
             ):
                 bookings[provider_id][day].append(Booking(start, duration))

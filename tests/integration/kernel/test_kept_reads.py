@@ -83,6 +83,23 @@ def test_a_kept_connection_the_server_closed_is_replaced_after_idling(db, monkey
     reads.release()
 
 
+def test_a_kept_connection_that_fails_its_ping_is_dropped_without_a_reset(db, caplog):
+    clock = _Clock()
+    reads = KeptReads(db.engine, clock=clock)
+    work = lambda session: session.execute(_READ).scalar_one()  # noqa: E731
+    reads.run(work, db.new_session)
+    (kept,) = reads._free
+    thread_id = kept.connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+    with db.engine.connect() as admin:
+        admin.exec_driver_sql(f"KILL CONNECTION {thread_id}")
+    clock.now += kept_reads.IDLE_PING_SECONDS + 1
+    with caplog.at_level("WARNING", logger="portal.db"):
+        assert reads.run(work, db.new_session) == "first"
+    # invalidated, not reset: no ROLLBACK tried on the dead socket, so no traceback logged
+    assert [r for r in caplog.records if r.name == "portal.db"] == []
+    reads.release()
+
+
 def test_a_read_on_a_kept_connection_the_server_just_closed_runs_again_from_the_pool(db):
     reads = KeptReads(db.engine)
     work = lambda session: session.execute(_READ).scalar_one()  # noqa: E731
@@ -157,3 +174,27 @@ def test_a_domain_error_keeps_the_connection(db):
         reads.run(refused, db.new_session)
     assert reads._kept == 1 and len(reads._free) == 1
     reads.release()
+
+
+def test_the_readiness_ping_sends_its_select_on_a_kept_connection_and_nothing_else(db):
+    assert db.ping() is True  # keeps a connection
+    (kept,) = db._kept_reads._free  # type: ignore[union-attr]
+    before = _counters(kept.connection)
+    for _ in range(10):
+        assert db.ping() is True
+    after = _counters(kept.connection)
+    # each ping: its SELECT 1; no checkout ping, no ROLLBACK, no reset
+    assert after["Com_rollback"] == before["Com_rollback"]
+    assert after["Com_select"] - before["Com_select"] == 10
+    assert after["Questions"] - before["Questions"] == 11
+
+
+def test_the_readiness_ping_on_a_kept_connection_the_server_closed_asks_a_pooled_one(db):
+    assert db.ping() is True
+    (kept,) = db._kept_reads._free  # type: ignore[union-attr]
+    thread_id = kept.connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+    with db.engine.connect() as admin:
+        admin.exec_driver_sql(f"KILL CONNECTION {thread_id}")
+    assert db.ping() is True  # not idle: not pinged, failed, asked again from the pool
+    assert db._kept_reads._free == []  # type: ignore[union-attr]
+    assert db.ping() is True

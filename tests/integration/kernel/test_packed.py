@@ -87,13 +87,30 @@ def test_one_reads_the_first_row_back_or_none(db_session):
     assert packed.one(connection, statement, {"id": "no-such-appointment"}) is None
 
 
+def test_aggregated_rows_read_back_as_their_types_and_no_rows_as_none(db_session):
+    columns = [APPOINTMENTS.c.id, APPOINTMENTS.c.date, APPOINTMENTS.c.start_time]
+    packed = Packed([*columns, APPOINTMENTS.c.created_at, APPOINTMENTS.c.is_virtual])
+    connection = db_session.connection()
+    plain = connection.execute(
+        sa.select(*columns, APPOINTMENTS.c.created_at, APPOINTMENTS.c.is_virtual)
+    ).all()
+    aggregated = connection.execute(sa.select(packed.aggregated())).scalar()
+    unpacked = packed.unpack_all(aggregated, connection.dialect)
+    assert len(plain) > 1
+    assert sorted(unpacked) == sorted(list(row) for row in plain)
+    none = connection.execute(sa.select(packed.aggregated()).where(sa.false())).scalar()
+    assert packed.unpack_all(none, connection.dialect) == []
+    with pytest.raises(ValueError):  # cut short, as MariaDB cuts a long aggregate
+        packed.unpack_all(aggregated[: len(aggregated) // 2], connection.dialect)
+
+
 def _grouped_and_one_by_one(session: sa.orm.Session) -> tuple[dict, dict]:  # type: ignore[type-arg]
     packed = Packed([APPOINTMENTS.c.id, APPOINTMENTS.c.date, APPOINTMENTS.c.start_time])
     connection = session.connection()
     grouped = {
-        provider: sorted(packed.unpack_grouped(rows, connection.dialect))
+        provider: sorted(packed.unpack_all(rows, connection.dialect))
         for provider, rows in connection.execute(
-            sa.select(APPOINTMENTS.c.provider_id, packed.grouped()).group_by(
+            sa.select(APPOINTMENTS.c.provider_id, packed.aggregated()).group_by(
                 APPOINTMENTS.c.provider_id
             )
         )
@@ -104,7 +121,7 @@ def _grouped_and_one_by_one(session: sa.orm.Session) -> tuple[dict, dict]:  # ty
     return grouped, {provider: sorted(rows) for provider, rows in one_by_one.items()}
 
 
-def test_grouped_reads_every_row_of_each_group_as_unpack_does(db_session):
+def test_aggregated_per_group_reads_every_row_of_each_group_as_unpack_does(db_session):
     grouped, one_by_one = _grouped_and_one_by_one(db_session)
 
     assert grouped == one_by_one
@@ -115,7 +132,7 @@ def test_grouped_reads_every_row_of_each_group_as_unpack_does(db_session):
 def test_a_group_cut_short_by_the_server_fails_instead_of_losing_rows(db_session):
     connection = db_session.connection()
     if connection.dialect.name != "mysql":
-        pytest.skip("SQLite's group_concat has no length limit")
+        pytest.skip("SQLite's json_group_array has no length limit")
     connection.exec_driver_sql("SET SESSION group_concat_max_len = 64")
     try:
         with pytest.raises(ValueError):

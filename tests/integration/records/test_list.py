@@ -217,4 +217,4 @@ def test_the_number_of_queries_does_not_grow_with_the_page(client, auth, service
             )
     finally:
         event.remove(services.db.engine, "before_cursor_execute", count)
-    assert counts == [2, 2, 2]  # the page with its total, then the page's files
+    assert counts == [1, 1, 1]  # the page with its total and its files
