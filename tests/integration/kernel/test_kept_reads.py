@@ -4,6 +4,7 @@ own statements, what is committed since, and connections that went away replaced
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -42,6 +43,16 @@ def _read(db: Database) -> str:
     return str(db.read(lambda session: session.execute(_READ).scalar_one()))
 
 
+def _killed(db: Database, reads: KeptReads) -> Any:
+    """The one free kept connection of `reads`, closed by the server (a KILL from another
+    connection), as a restart or an operator would close it."""
+    (kept,) = reads._free
+    thread_id = kept.connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+    with db.engine.connect() as admin:
+        admin.exec_driver_sql(f"KILL CONNECTION {thread_id}")
+    return kept
+
+
 def _counters(connection: sa.Connection) -> dict[str, int]:
     rows = connection.exec_driver_sql(
         "SHOW SESSION STATUS WHERE Variable_name IN ('Questions', 'Com_rollback', 'Com_select')"
@@ -68,33 +79,16 @@ def test_a_read_sees_what_was_committed_after_its_connection_was_kept(db):
     assert _read(db) == "second"
 
 
-def test_a_kept_connection_the_server_closed_is_replaced_after_idling(db, monkeypatch):
+def test_a_kept_connection_the_server_closed_is_replaced_after_idling(db, caplog):
     clock = _Clock()
     reads = KeptReads(db.engine, clock=clock)
     work = lambda session: session.execute(_READ).scalar_one()  # noqa: E731
     assert reads.run(work, db.new_session) == "first"
-    (kept,) = reads._free
-    thread_id = kept.connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
-    with db.engine.connect() as admin:
-        admin.exec_driver_sql(f"KILL CONNECTION {thread_id}")
+    kept = _killed(db, reads)
     clock.now += kept_reads.IDLE_PING_SECONDS + 1  # idle: pinged before its next read
-    assert reads.run(work, db.new_session) == "first"
-    assert reads._kept == 1 and reads._free[0] is not kept
-    reads.release()
-
-
-def test_a_kept_connection_that_fails_its_ping_is_dropped_without_a_reset(db, caplog):
-    clock = _Clock()
-    reads = KeptReads(db.engine, clock=clock)
-    work = lambda session: session.execute(_READ).scalar_one()  # noqa: E731
-    reads.run(work, db.new_session)
-    (kept,) = reads._free
-    thread_id = kept.connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
-    with db.engine.connect() as admin:
-        admin.exec_driver_sql(f"KILL CONNECTION {thread_id}")
-    clock.now += kept_reads.IDLE_PING_SECONDS + 1
     with caplog.at_level("WARNING", logger="portal.db"):
         assert reads.run(work, db.new_session) == "first"
+    assert reads._kept == 1 and reads._free[0] is not kept
     # invalidated, not reset: no ROLLBACK tried on the dead socket, so no traceback logged
     assert [r for r in caplog.records if r.name == "portal.db"] == []
     reads.release()
@@ -104,10 +98,7 @@ def test_a_read_on_a_kept_connection_the_server_just_closed_runs_again_from_the_
     reads = KeptReads(db.engine)
     work = lambda session: session.execute(_READ).scalar_one()  # noqa: E731
     reads.run(work, db.new_session)
-    (kept,) = reads._free
-    thread_id = kept.connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
-    with db.engine.connect() as admin:
-        admin.exec_driver_sql(f"KILL CONNECTION {thread_id}")
+    _killed(db, reads)
     fallbacks: list[int] = []
 
     def fallback() -> sa.orm.Session:
@@ -191,10 +182,8 @@ def test_the_readiness_ping_sends_its_select_on_a_kept_connection_and_nothing_el
 
 def test_the_readiness_ping_on_a_kept_connection_the_server_closed_asks_a_pooled_one(db):
     assert db.ping() is True
-    (kept,) = db._kept_reads._free  # type: ignore[union-attr]
-    thread_id = kept.connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
-    with db.engine.connect() as admin:
-        admin.exec_driver_sql(f"KILL CONNECTION {thread_id}")
+    assert db._kept_reads is not None
+    _killed(db, db._kept_reads)
     assert db.ping() is True  # not idle: not pinged, failed, asked again from the pool
-    assert db._kept_reads._free == []  # type: ignore[union-attr]
+    assert db._kept_reads._free == []
     assert db.ping() is True
