@@ -29,9 +29,11 @@ Request = tuple[str, str, Any]
 # --- CPU of a process tree ------------------------------------------------------------------
 
 
-def _stat_fields(pid: int) -> list[str] | None:
+def _stat_fields(pid: int, thread: int | None = None) -> list[str] | None:
+    """Fields 3 on of the process's `stat` (of one of its threads' with `thread`)."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
+        text = Path(path).read_text()
     except OSError:
         return None
     return text[text.rindex(")") + 2 :].split()  # fields from the 3rd on (the name may hold ' ')
@@ -53,14 +55,25 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-def cpu_seconds(root: int) -> float:
-    """User + system time of `root`'s tree so far, reaped children included (cutime/cstime)."""
-    ticks = 0
+def cpu_split(root: int) -> tuple[float, float]:
+    """User + system time of `root`'s tree so far (reaped children included: cutime/cstime),
+    and of that the part of each process's main thread: where uvicorn runs a worker's event
+    loop (connexion's ASGI middleware); the rest is the other threads (Flask's request threads,
+    the background threads)."""
+    ticks = main = 0
     for pid in process_tree(root):
         fields = _stat_fields(pid)
         if fields is not None:  # utime, stime, cutime, cstime are fields 14-17
             ticks += sum(int(value) for value in fields[11:15])
-    return ticks / CLOCK_TICKS
+            main_thread = _stat_fields(pid, thread=pid)  # its id is the process's
+            if main_thread is not None:
+                main += int(main_thread[11]) + int(main_thread[12])
+    return ticks / CLOCK_TICKS, main / CLOCK_TICKS
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system time of `root`'s tree so far, reaped children included (cutime/cstime)."""
+    return cpu_split(root)[0]
 
 
 # --- the closed-loop client -----------------------------------------------------------------
@@ -86,6 +99,7 @@ class Sample:
     statuses: dict[int, int]
     elapsed: float
     cpu: float
+    loop_cpu: float = 0.0  # of `cpu`, the processes' main threads (`cpu_split`)
 
 
 def sample(
@@ -128,14 +142,15 @@ def sample(
                 statuses[status] = statuses.get(status, 0) + count
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(connections)]
-    cpu_before = cpu_seconds(server_pid)
+    cpu_before, loop_before = cpu_split(server_pid)
     started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    return Sample(latencies, statuses, elapsed, cpu_seconds(server_pid) - cpu_before)
+    cpu_after, loop_after = cpu_split(server_pid)
+    return Sample(latencies, statuses, elapsed, cpu_after - cpu_before, loop_after - loop_before)
 
 
 def summarize(endpoint: Endpoint, samples: list[Sample]) -> dict[str, Any]:
@@ -147,6 +162,7 @@ def summarize(endpoint: Endpoint, samples: list[Sample]) -> dict[str, Any]:
             statuses[status] = statuses.get(status, 0) + count
     elapsed = sum(one.elapsed for one in samples)
     cpu = sum(one.cpu for one in samples)
+    loop_cpu = sum(one.loop_cpu for one in samples)
     count = len(latencies)
     cuts = statistics.quantiles(latencies, n=100) if count > 1 else [0.0] * 99
     unexpected = {str(s): n for s, n in statuses.items() if s not in endpoint.expected}
@@ -159,6 +175,7 @@ def summarize(endpoint: Endpoint, samples: list[Sample]) -> dict[str, Any]:
         "p50_ms": round(cuts[49] * 1000, 1),
         "p95_ms": round(cuts[94] * 1000, 1),
         "cpu_ms_per_request": round(cpu * 1000 / count, 2) if count else None,
+        "loop_cpu_ms_per_request": round(loop_cpu * 1000 / count, 2) if count else None,
     }
 
 

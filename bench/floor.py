@@ -5,9 +5,12 @@ Redis for the limiter), then drives one endpoint after another with the same clo
 (C keep-alive connections, one simulated patient each). For each endpoint it reads the user +
 system time of every server process (the master and its workers, `/proc/<pid>/stat`) before and
 after, and divides by the requests served: CPU ms per request, a figure that does not move with
-the machine's load the way latency does. Then it serves the same way the two one-operation apps
-of `bench.floor_apps` (a connexion FlaskApp: the framework floor; bare Starlette) and measures
-them with the same client, so every endpoint gets its ratio to the floor of the same run.
+the machine's load the way latency does; and of that, the part of the processes' main threads,
+where each worker's event loop runs connexion's ASGI layers (the rest is the Flask request
+threads and the background threads: `closed_loop.cpu_split`). Then it serves the same way the
+two one-operation apps of `bench.floor_apps` (a connexion FlaskApp: the framework floor; bare
+Starlette) and measures them with the same client, so every endpoint gets its ratio to the
+floor of the same run.
 
 Login (argon2, deliberately slow) is reported apart. Writes (book, reschedule, cancel) each use
 their own free slot or appointment, gathered before they are measured. Booking is also measured
@@ -308,9 +311,9 @@ def build_report(
 
 def to_markdown(report: dict[str, Any]) -> str:
     lines = [
-        "| endpoint | CPU ms/request | x floor | SQL/request | requests | req/s | p50 ms | p95 ms "
-        "| statuses |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| endpoint | CPU ms/request | x floor | event loop ms | SQL/request | requests | req/s "
+        "| p50 ms | p95 ms | statuses |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     login = [r for r in report["endpoints"] if r["endpoint"] == "POST /api/auth/login"]
     others = [r for r in report["endpoints"] if r["endpoint"] != "POST /api/auth/login"]
@@ -319,6 +322,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         flag = f" UNEXPECTED {run['unexpected']}" if run["unexpected"] else ""
         lines.append(
             f"| {label} | {run['cpu_ms_per_request']} | {run['x_floor']} | "
+            f"{run.get('loop_cpu_ms_per_request', '')} | "
             f"{run.get('sql_per_request', '')} | {run['requests']} | "
             f"{run['rps']} | {run['p50_ms']} | {run['p95_ms']} | {run['statuses']}{flag} |"
         )

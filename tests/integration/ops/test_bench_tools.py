@@ -59,9 +59,9 @@ def test_make_bench_providers_drives_every_case_through_a_real_server(tmp_path: 
 @pytest.mark.mariadb
 def test_make_bench_measures_every_endpoint_and_the_floor(tmp_path: Path) -> None:
     """`make bench` in seconds: both floor apps and every endpoint answer as expected and get
-    a CPU figure and a ratio to the floor; booking also runs on the counterfactual server (its
-    outbox writes removed), which writes no outbox rows, and the outbox writes of one booking
-    reach MariaDB as one INSERT."""
+    a CPU figure (and its event loop's part) and a ratio to the floor; booking also runs on the
+    counterfactual server (its outbox writes removed), which writes no outbox rows, and the
+    outbox writes of one booking reach MariaDB as one INSERT."""
     server = mysql_server_or_skip()
     results = tmp_path / "bench.json"
     env = {**os.environ, "LOAD_MYSQL_URL": server, "LOAD_REDIS_URL": "memory://"}
@@ -81,6 +81,7 @@ def test_make_bench_measures_every_endpoint_and_the_floor(tmp_path: Path) -> Non
     for row in [*report["floor"], *report["endpoints"]]:
         assert row["requests"] > 0 and not row["unexpected"], row
         assert row["cpu_ms_per_request"] > 0 and row["x_floor"] > 0, row
+        assert 0 <= row["loop_cpu_ms_per_request"] <= row["cpu_ms_per_request"], row
     sql = {row["endpoint"]: row["sql_per_request"] for row in report["endpoints"]}
     assert all(count is not None for count in sql.values()), sql
     assert sql["GET /api/appointments/{id}"] > 0 and sql["GET /api/medical-records"] > 0, sql

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from bench.closed_loop import cpu_seconds, process_tree
+from bench.closed_loop import cpu_seconds, cpu_split, process_tree
 from bench.floor import build_report, to_markdown
 
 
@@ -32,6 +32,37 @@ def test_the_cpu_of_a_tree_counts_its_children() -> None:
         child.wait()
 
 
+SPIN = """
+import threading, time
+
+def spin(seconds):
+    started = time.thread_time()
+    while time.thread_time() - started < seconds:
+        pass
+
+worker = threading.Thread(target=spin, args=(0.6,))
+worker.start()
+worker.join()
+spin(0.4)
+print("done", flush=True)
+time.sleep(30)
+"""
+
+
+def test_the_cpu_of_the_main_threads_is_told_apart_from_the_other_threads() -> None:
+    child = subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "done\n"
+        time.sleep(0.1)
+        total, main = cpu_split(child.pid)
+        assert total >= 0.9, (total, main)
+        # the main thread's 0.4 s, not the worker's 0.6 s (whose thread has ended)
+        assert 0.35 <= main <= total - 0.5, (total, main)
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_ratios_to_the_floor_and_login_listed_apart() -> None:
     report = build_report(
         [run("connexion FlaskApp hello (the floor)", 2.0), run("bare Starlette hello", 0.5)],
@@ -42,5 +73,6 @@ def test_ratios_to_the_floor_and_login_listed_apart() -> None:
     assert by_name["GET /health"]["x_floor"] == 2.5
     assert by_name["bare Starlette hello"]["x_floor"] == 0.25
     table = to_markdown(report).splitlines()
+    assert table[0].startswith("| endpoint | CPU ms/request | x floor | event loop ms |")
     assert table[-1].startswith("| POST /api/auth/login (argon2: apart) | 40.0 | 20.0 |")
     assert "UNEXPECTED {'500': 1}" in table[-2]
