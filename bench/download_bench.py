@@ -29,6 +29,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.closed_loop import cpu_seconds
+
 MB = 1024 * 1024
 FILE_BYTES = 10 * MB
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,12 +62,6 @@ class RssSampler(threading.Thread):
         self._done.set()
         self.join()
         return self.samples
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
