@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from bench.closed_loop import cpu_seconds, cpu_split, process_tree
+from bench.closed_loop import Endpoint, Sample, cpu_seconds, cpu_split, process_tree, summarize
 from bench.floor import build_report, to_markdown
 
 
@@ -61,6 +61,17 @@ def test_the_cpu_of_the_main_threads_is_told_apart_from_the_other_threads() -> N
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_event_loops_part_never_passes_the_whole() -> None:
+    """Thread and process ticks are read one after the other: a main thread that did all the
+    work can be read a tick ahead of its process. The row says all of it, not more."""
+    endpoint = Endpoint("bare Starlette hello", lambda _i: None)
+    ahead = Sample([0.001] * 100, {200: 100}, 1.0, cpu=0.014, loop_cpu=0.015)
+    behind = Sample([0.001] * 100, {200: 100}, 1.0, cpu=0.014, loop_cpu=0.011)
+    assert summarize(endpoint, [ahead])["loop_cpu_ms_per_request"] == 0.14
+    assert summarize(endpoint, [behind])["loop_cpu_ms_per_request"] == 0.11
+    assert summarize(endpoint, [ahead, behind])["loop_cpu_ms_per_request"] == 0.13
 
 
 def test_ratios_to_the_floor_and_login_listed_apart() -> None:
