@@ -221,6 +221,18 @@ class MariaDBServer:
         assert self.running, f"{self} is not running"
         os.kill(self.pid, signal.SIGSTOP)
         self._frozen = True
+        # the signal is delivered to each thread as it is next scheduled: until all of them are
+        # stopped, one already running can still answer a query sent after this call
+        wait_until(self._all_threads_stopped, interval=0.001, what=f"{self}'s threads to stop")
+
+    def _all_threads_stopped(self) -> bool:
+        tasks = Path(f"/proc/{self.pid}/task")
+        states = []
+        for task in tasks.iterdir():
+            with contextlib.suppress(FileNotFoundError):  # a thread that has just ended
+                # the state is the field after the command's closing parenthesis
+                states.append((task / "stat").read_text().rpartition(")")[2].split()[0])
+        return bool(states) and all(state in "tT" for state in states)
 
     def thaw(self) -> None:
         """SIGCONT after freeze()."""
